@@ -1,0 +1,238 @@
+//! Typed settings, layered: built-in defaults, then an optional TOML file, then
+//! `SWITCHBOARD__SECTION__KEY` environment variables (env wins over the file),
+//! then the command-line flags the binary passes in (flags win over all).
+//! `DATABASE_URL` is read too, as the conventional way to select PostgreSQL.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The documented example configuration, printed by `switchboard default-config`.
+pub const EXAMPLE_TOML: &str = include_str!("../switchboard.example.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where the SQLite database and stored files live.
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+    pub metrics: MetricsSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// The URL users reach the server at (printed at start; used for links).
+    pub public_url: Option<String>,
+    /// Largest JSON request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Requests running longer are answered 503.
+    pub request_timeout_secs: u64,
+    /// After SIGTERM, how long in-flight requests may take before the process exits anyway.
+    pub shutdown_grace_secs: u64,
+    /// Browser origins allowed to call the API with credentials. Empty: same-origin only.
+    pub cors_allowed_origins: Vec<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `postgres://…` selects PostgreSQL; empty means SQLite in the data dir.
+    pub url: Option<Secret>,
+    pub max_connections: u32,
+    /// SQLite only: `full` (fsync every commit; survives power loss) or `normal`.
+    pub sqlite_synchronous: String,
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.url.as_ref().map(|_| "[redacted]"))
+            .field("max_connections", &self.max_connections)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    pub session_ttl_hours: u64,
+    /// Mark the session cookie `Secure`. Browsers accept Secure cookies from
+    /// http://localhost, so keep this on unless serving plain HTTP on another host.
+    pub cookie_secure: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Requests per minute from one client address (0 disables).
+    pub per_ip_per_minute: u32,
+    /// Requests per minute with one API key or session (0 disables).
+    pub per_key_per_minute: u32,
+    /// Login attempts per 20 seconds from one address.
+    pub login_per_ip_per_20s: u32,
+    /// Login attempts per 5 minutes for one email.
+    pub login_per_email_per_5min: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` on this separate address (keep it private). Unset:
+    /// `/metrics` is served on the main listener.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `json` (one object per line) or `pretty`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `switchboard=debug,info`.
+    pub level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            server: ServerSettings::default(),
+            database: DatabaseSettings { url: None, max_connections: 16, sqlite_synchronous: "full".into() },
+            auth: AuthSettings::default(),
+            rate_limit: RateLimitSettings::default(),
+            metrics: MetricsSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 60,
+            shutdown_grace_secs: 30,
+            cors_allowed_origins: Vec::new(),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self { session_ttl_hours: 24 * 7, cookie_secure: true }
+    }
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        // Login limits match Chatwoot's published ones; request limits are
+        // generous enough for a dashboard and an integration.
+        Self {
+            per_ip_per_minute: 1200,
+            per_key_per_minute: 1200,
+            login_per_ip_per_20s: 5,
+            login_per_email_per_5min: 20,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: "json".into(), level: "info".into() }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the file (when given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Settings::load`], with the environment passed in (tests use this).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        // DATABASE_URL is the conventional switch; SWITCHBOARD__DATABASE__URL beats it.
+        if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL").filter(|(_, v)| !v.is_empty()) {
+            figment = figment.merge(Serialized::default("database.url", url));
+        }
+        let prefixed: Vec<(String, String)> = env
+            .into_iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("SWITCHBOARD__").map(|rest| (rest.replace("__", ".").to_lowercase(), v))
+            })
+            .collect();
+        for (key, value) in prefixed {
+            figment = figment.merge(Serialized::default(&key, parse_env_value(&value)));
+        }
+        figment.extract().map_err(Box::new)
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) if !url.expose().is_empty() => url.expose().to_owned(),
+            _ => format!("sqlite://{}", self.data_dir.join("switchboard.db").display()),
+        }
+    }
+}
+
+/// Environment values are strings; numbers, booleans and TOML arrays are
+/// recognised the way figment's own `Env` provider does.
+fn parse_env_value(value: &str) -> figment::value::Value {
+    let Ok(parsed) = value.parse::<figment::value::Value>();
+    parsed
+}
+
+/// A setting that must never be printed: `Debug` and `Serialize` redact it.
+#[derive(Clone, PartialEq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Serialization feeds the layered loader (defaults are never secret)
+        // and nothing else; printing settings goes through Debug.
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}

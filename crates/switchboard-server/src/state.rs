@@ -1,0 +1,26 @@
+//! The one cloneable context every handler gets.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use switchboard_store::Store;
+
+use crate::http::metrics::Metrics;
+use crate::http::rate_limit::Limiters;
+use crate::settings::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+    pub limiters: Arc<Limiters>,
+    pub metrics: Arc<Metrics>,
+    /// Flipped when shutdown starts, so readiness fails at once.
+    pub draining: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,108 @@
+//! Switchboard's storage: one [`Store`] interface with two real backends,
+//! SQLite (the default, a file in the data dir) and PostgreSQL (selected by a
+//! `postgres://` URL). Both run the same embedded migrations and the same story
+//! tests.
+//!
+//! Invariants:
+//! - every tenant-owned read or write takes a [`Tenant`] first; the only calls
+//!   without one are the credential look-ups that *produce* a tenant;
+//! - every mutation takes an [`AuditCtx`] and writes its audit entry in the same
+//!   transaction as the change.
+
+mod error;
+mod migrations;
+pub mod model;
+mod postgres;
+mod shared;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+pub use model::*;
+pub use postgres::PgStore;
+pub use sqlite::{SqliteDurability, SqliteStore};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which backend a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Cheap round trip to the database, for readiness.
+    async fn ping(&self) -> Result<()>;
+
+    // ---- organizations ----
+
+    /// Creates an organization with its owner (a new user, or the existing user
+    /// with that email) and the owner's first API key, in one transaction.
+    async fn bootstrap_org(&self, req: BootstrapOrg) -> Result<(Org, User, ApiKey)>;
+    async fn get_org(&self, t: &Tenant) -> Result<Org>;
+    async fn rename_org(&self, t: &Tenant, a: &AuditCtx, name: &str) -> Result<Org>;
+    async fn get_billing(&self, t: &Tenant) -> Result<Billing>;
+    async fn update_billing(&self, t: &Tenant, a: &AuditCtx, billing: &Billing) -> Result<Billing>;
+
+    // ---- users and memberships ----
+
+    /// Credential look-up for login: not tenant-scoped, it yields the tenants.
+    async fn find_user_credentials(&self, email: &str) -> Result<Option<UserCredentials>>;
+    async fn memberships_of(&self, user_id: &str) -> Result<Vec<Membership>>;
+    async fn list_members(&self, t: &Tenant, page: &PageRequest) -> Result<Page<Member>>;
+    async fn get_member(&self, t: &Tenant, user_id: &str) -> Result<Member>;
+    /// Adds a member, creating the user when the email is new.
+    async fn add_member(&self, t: &Tenant, a: &AuditCtx, new: &NewMember) -> Result<Member>;
+    async fn set_member_role(&self, t: &Tenant, a: &AuditCtx, user_id: &str, role: Role) -> Result<Member>;
+    /// Removes the membership and ends the user's sessions in this organization.
+    async fn remove_member(&self, t: &Tenant, a: &AuditCtx, user_id: &str) -> Result<()>;
+
+    // ---- API keys ----
+
+    async fn create_api_key(&self, t: &Tenant, a: &AuditCtx, new: &NewApiKey) -> Result<ApiKey>;
+    async fn list_api_keys(&self, t: &Tenant, page: &PageRequest) -> Result<Page<ApiKey>>;
+    async fn get_api_key(&self, t: &Tenant, id: &str) -> Result<ApiKey>;
+    async fn revoke_api_key(&self, t: &Tenant, a: &AuditCtx, id: &str) -> Result<ApiKey>;
+    /// Credential look-up: the live (not revoked) key with this hash.
+    async fn find_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+    async fn touch_api_key(&self, t: &Tenant, id: &str, at: Millis) -> Result<()>;
+
+    // ---- browser sessions ----
+
+    async fn create_session(&self, new: &NewSession) -> Result<()>;
+    /// Credential look-up: the unexpired session with this token hash, with a live membership.
+    async fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    // ---- audit log ----
+
+    async fn list_audit(&self, t: &Tenant, page: &PageRequest) -> Result<Page<AuditEntry>>;
+
+    // ---- idempotency ----
+
+    async fn idempotency_begin(&self, t: &Tenant, scope: &IdempotencyScope, now: Millis) -> Result<IdempotencyBegin>;
+    async fn idempotency_complete(&self, t: &Tenant, scope: &IdempotencyScope, response: &StoredResponse)
+    -> Result<()>;
+    /// Forgets an in-flight key so that the request may be retried with it.
+    async fn idempotency_abort(&self, t: &Tenant, scope: &IdempotencyScope) -> Result<()>;
+    /// Deletes keys created before `before`; returns how many.
+    async fn idempotency_purge(&self, before: Millis) -> Result<u64>;
+}
+
+/// Opens the store a URL names: `postgres://…` or `postgresql://…` selects
+/// PostgreSQL, `sqlite://PATH` or a plain path selects SQLite. Runs migrations.
+pub async fn open(url: &str, max_connections: u32, durability: SqliteDurability) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url, max_connections).await?))
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        Ok(Arc::new(SqliteStore::open(path.as_ref(), durability, max_connections).await?))
+    }
+}

@@ -1,0 +1,41 @@
+//! Migrations embedded in the binary, one list per backend, run through sqlx's
+//! migrator (which records checksums and refuses edited migrations).
+
+use std::borrow::Cow;
+
+use futures::future::BoxFuture;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+#[derive(Debug)]
+pub(crate) struct Embedded(pub &'static [(i64, &'static str, &'static str)]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+pub(crate) const SQLITE: Embedded =
+    Embedded(&[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))]);
+
+pub(crate) const POSTGRES: Embedded =
+    Embedded(&[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))]);
+
+pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {
+    Migrator::new(source).await
+}

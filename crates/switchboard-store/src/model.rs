@@ -1,0 +1,343 @@
+//! Domain types the store hands out. They carry no database or wire concerns:
+//! the server maps them to its DTOs, each backend maps its rows to them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch. Both backends store times as BIGINT so
+/// that ordering and arithmetic behave the same everywhere.
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A new time-ordered identifier (UUIDv7, as text). Time order makes the id a
+/// stable cursor for pagination.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The tenant scope every store call takes first. Only the auth layer builds one
+/// from a verified credential; nothing reads across tenants without it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tenant(String);
+
+impl Tenant {
+    pub fn new(org_id: impl Into<String>) -> Self {
+        Self(org_id.into())
+    }
+    pub fn org_id(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A member's role in an organization, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Admin,
+    /// A human support agent: reads everything, works conversations.
+    Agent,
+    /// Read-only.
+    Analyst,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Agent, Role::Analyst];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+            Role::Analyst => "analyst",
+        }
+    }
+
+    /// Rank for "at most as powerful as" comparisons (owner = 0).
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown role `{s}`"))
+    }
+}
+
+/// What an API key may do, on top of its role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Read product data.
+    Read,
+    /// Change product data (knowledge, agents, conversations).
+    Write,
+    /// Manage the organization: users, API keys, billing, audit log.
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown scope `{s}`"))
+    }
+}
+
+pub fn scopes_to_text(scopes: &[Scope]) -> String {
+    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+pub fn scopes_from_text(text: &str) -> Vec<Scope> {
+    text.split_whitespace().filter_map(|s| s.parse().ok()).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Billing {
+    pub billing_email: Option<String>,
+    /// Tokens the organization may spend on LLM calls per calendar month; `None` = unlimited.
+    pub monthly_token_budget: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+/// A user with the password hash, for login only.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user: User,
+    pub role: Role,
+    pub joined_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub org: Org,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    /// The visible start of the key, e.g. `sb_4f9a2c1d`.
+    pub prefix: String,
+    pub role: Role,
+    pub scopes: Vec<Scope>,
+    pub created_by: Option<String>,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub name: String,
+    pub prefix: String,
+    /// SHA-256 of the whole secret key, hex.
+    pub key_hash: String,
+    pub role: Role,
+    pub scopes: Vec<Scope>,
+    pub created_by: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub org: Org,
+    pub role: Role,
+    pub csrf_token: String,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the cookie value, hex.
+    pub token_hash: String,
+    pub user_id: String,
+    pub org_id: String,
+    pub csrf_token: String,
+    pub expires_at: Millis,
+}
+
+/// Who did something, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User(String),
+    ApiKey(String),
+    System,
+}
+
+impl Actor {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User(_) => "user",
+            Actor::ApiKey(_) => "api_key",
+            Actor::System => "system",
+        }
+    }
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Actor::User(id) | Actor::ApiKey(id) => Some(id),
+            Actor::System => None,
+        }
+    }
+    pub fn from_parts(kind: &str, id: Option<String>) -> Self {
+        match (kind, id) {
+            ("user", Some(id)) => Actor::User(id),
+            ("api_key", Some(id)) => Actor::ApiKey(id),
+            _ => Actor::System,
+        }
+    }
+}
+
+/// Context every mutation carries so that the store writes its audit entry in
+/// the same transaction as the change itself.
+#[derive(Debug, Clone)]
+pub struct AuditCtx {
+    pub actor: Actor,
+    pub request_id: String,
+}
+
+impl AuditCtx {
+    pub fn system(request_id: impl Into<String>) -> Self {
+        Self { actor: Actor::System, request_id: request_id.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: String,
+    pub actor: Actor,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub request_id: String,
+    pub details: serde_json::Value,
+    pub created_at: Millis,
+}
+
+/// One page of a list, with the cursor to fetch the next one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Cursor pagination: items come in id order; `after` is the last id seen.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub const MAX_LIMIT: u32 = 100;
+    pub const DEFAULT_LIMIT: u32 = 20;
+
+    pub fn new(after: Option<String>, limit: Option<u32>) -> Self {
+        let limit = limit.unwrap_or(Self::DEFAULT_LIMIT).clamp(1, Self::MAX_LIMIT);
+        Self { after, limit }
+    }
+
+    /// Trim the `limit + 1` rows fetched into a page and its next cursor.
+    pub fn finish<T>(&self, mut rows: Vec<T>, id_of: impl Fn(&T) -> &str) -> Page<T> {
+        let next_cursor = if rows.len() > self.limit as usize {
+            rows.truncate(self.limit as usize);
+            rows.last().map(|r| id_of(r).to_owned())
+        } else {
+            None
+        };
+        Page { items: rows, next_cursor }
+    }
+}
+
+/// A response stored for an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// The key is new: the caller runs the request and then completes or aborts it.
+    Started,
+    /// A request with this key is still running.
+    InFlight,
+    /// The key was used with a different request.
+    Mismatch,
+    /// The key was used with this very request: replay the stored response.
+    Completed(StoredResponse),
+}
+
+/// The identity an idempotency key is scoped to, within its tenant.
+#[derive(Debug, Clone)]
+pub struct IdempotencyScope {
+    /// The credential the request came with (API key id or user id).
+    pub principal: String,
+    pub key: String,
+    /// SHA-256 over method, path and body.
+    pub request_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BootstrapOrg {
+    pub org_name: String,
+    pub owner_email: String,
+    pub owner_name: String,
+    pub owner_password_hash: String,
+    pub first_key: NewApiKey,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+}

@@ -1,0 +1,615 @@
+//! The store implementation both backends share. SQLite and PostgreSQL accept
+//! the same SQL for everything here (`$n` placeholders, `RETURNING`,
+//! `ON CONFLICT`), and sqlx's row decoding is typed per backend, so the code is
+//! written once as a macro and expanded for each backend's pool type. What
+//! really differs (connection setup, pragmas) lives in `sqlite.rs` and
+//! `postgres.rs`.
+
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $backend:expr) => {
+        mod rows {
+            use sqlx::Row;
+
+            use crate::model::*;
+
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            pub fn org(r: &DbRow) -> Result<Org, sqlx::Error> {
+                Ok(Org { id: r.try_get("id")?, name: r.try_get("name")?, created_at: r.try_get("created_at")? })
+            }
+
+            pub fn user(r: &DbRow) -> Result<User, sqlx::Error> {
+                Ok(User {
+                    id: r.try_get("user_id")?,
+                    email: r.try_get("email")?,
+                    name: r.try_get("user_name")?,
+                    created_at: r.try_get("user_created_at")?,
+                })
+            }
+
+            pub fn role(r: &DbRow, col: &str) -> Result<Role, sqlx::Error> {
+                let text: String = r.try_get(col)?;
+                text.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))
+            }
+
+            pub fn member(r: &DbRow) -> Result<Member, sqlx::Error> {
+                Ok(Member { user: user(r)?, role: role(r, "role")?, joined_at: r.try_get("joined_at")? })
+            }
+
+            pub fn api_key(r: &DbRow) -> Result<ApiKey, sqlx::Error> {
+                let scopes: String = r.try_get("scopes")?;
+                Ok(ApiKey {
+                    id: r.try_get("id")?,
+                    org_id: r.try_get("org_id")?,
+                    name: r.try_get("name")?,
+                    prefix: r.try_get("prefix")?,
+                    role: role(r, "role")?,
+                    scopes: scopes_from_text(&scopes),
+                    created_by: r.try_get("created_by")?,
+                    created_at: r.try_get("created_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            }
+
+            pub fn audit(r: &DbRow) -> Result<AuditEntry, sqlx::Error> {
+                let kind: String = r.try_get("actor_type")?;
+                let details: String = r.try_get("details")?;
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    actor: Actor::from_parts(&kind, r.try_get("actor_id")?),
+                    action: r.try_get("action")?,
+                    target_type: r.try_get("target_type")?,
+                    target_id: r.try_get("target_id")?,
+                    request_id: r.try_get("request_id")?,
+                    details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                    created_at: r.try_get("created_at")?,
+                })
+            }
+        }
+
+        const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.name AS user_name, \
+             u.created_at AS user_created_at, m.role, m.created_at AS joined_at \
+             FROM memberships m JOIN users u ON u.id = m.user_id";
+
+        const API_KEY_COLUMNS: &str =
+            "id, org_id, name, prefix, role, scopes, created_by, created_at, last_used_at, revoked_at";
+
+        /// Writes one audit entry inside the caller's transaction.
+        async fn audit(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            t: &Tenant,
+            a: &AuditCtx,
+            action: &str,
+            target: (&str, &str),
+            details: serde_json::Value,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO audit_log (id, org_id, actor_type, actor_id, action, target_type, target_id, \
+                 request_id, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(new_id())
+            .bind(t.org_id())
+            .bind(a.actor.kind())
+            .bind(a.actor.id())
+            .bind(action)
+            .bind(target.0)
+            .bind(target.1)
+            .bind(&a.request_id)
+            .bind(details.to_string())
+            .bind(now_millis())
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        async fn fetch_member<'e, E>(exec: E, t: &Tenant, user_id: &str) -> Result<Member>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let sql = format!("{MEMBER_SELECT} WHERE m.org_id = $1 AND m.user_id = $2");
+            let row = sqlx::query(&sql).bind(t.org_id()).bind(user_id).fetch_optional(exec).await?;
+            let row = row.ok_or(StoreError::NotFound)?;
+            Ok(rows::member(&row)?)
+        }
+
+        async fn fetch_api_key<'e, E>(exec: E, t: &Tenant, id: &str) -> Result<ApiKey>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2");
+            let row = sqlx::query(&sql).bind(t.org_id()).bind(id).fetch_optional(exec).await?;
+            Ok(rows::api_key(&row.ok_or(StoreError::NotFound)?)?)
+        }
+
+        async fn insert_api_key(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            t: &Tenant,
+            new: &NewApiKey,
+        ) -> Result<ApiKey> {
+            let id = new_id();
+            sqlx::query(
+                "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, role, scopes, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&id)
+            .bind(t.org_id())
+            .bind(&new.name)
+            .bind(&new.prefix)
+            .bind(&new.key_hash)
+            .bind(new.role.as_str())
+            .bind(scopes_to_text(&new.scopes))
+            .bind(&new.created_by)
+            .bind(now_millis())
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| StoreError::unique(e, "an API key with this secret exists"))?;
+            fetch_api_key(&mut **tx, t, &id).await
+        }
+
+        /// Finds the user with this email or creates one; returns the user id.
+        async fn upsert_user(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            email: &str,
+            name: &str,
+            password_hash: &str,
+        ) -> Result<String> {
+            let email = email.trim().to_lowercase();
+            let existing: Option<(String,)> =
+                sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(&email).fetch_optional(&mut **tx).await?;
+            if let Some((id,)) = existing {
+                return Ok(id);
+            }
+            let id = new_id();
+            sqlx::query("INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&id)
+                .bind(&email)
+                .bind(name)
+                .bind(password_hash)
+                .bind(now_millis())
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| StoreError::unique(e, "a user with this email exists"))?;
+            Ok(id)
+        }
+
+        /// Refuses to leave an organization without an owner.
+        async fn ensure_other_owner(tx: &mut sqlx::Transaction<'_, $db>, t: &Tenant, user_id: &str) -> Result<()> {
+            let (owners,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND user_id <> $2",
+            )
+            .bind(t.org_id())
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            if owners == 0 {
+                return Err(StoreError::Conflict("an organization must keep at least one owner".into()));
+            }
+            Ok(())
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn bootstrap_org(&self, req: BootstrapOrg) -> Result<(Org, User, ApiKey)> {
+                let mut tx = self.begin_write().await?;
+                let org_id = new_id();
+                let now = now_millis();
+                sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(&org_id)
+                    .bind(&req.org_name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let t = Tenant::new(org_id);
+                let user_id = upsert_user(&mut tx, &req.owner_email, &req.owner_name, &req.owner_password_hash).await?;
+                sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)")
+                    .bind(t.org_id())
+                    .bind(&user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let mut first_key = req.first_key.clone();
+                first_key.created_by = Some(user_id.clone());
+                let key = insert_api_key(&mut tx, &t, &first_key).await?;
+                let a = AuditCtx { actor: Actor::System, request_id: "init".into() };
+                audit(&mut tx, &t, &a, "org.create", ("org", t.org_id()), serde_json::json!({"name": req.org_name}))
+                    .await?;
+                audit(&mut tx, &t, &a, "api_key.create", ("api_key", &key.id), serde_json::json!({"name": key.name}))
+                    .await?;
+                let member = fetch_member(&mut *tx, &t, &user_id).await?;
+                let org = self.get_org_in(&mut *tx, &t).await?;
+                tx.commit().await?;
+                Ok((org, member.user, key))
+            }
+
+            async fn get_org(&self, t: &Tenant) -> Result<Org> {
+                self.get_org_in(&self.pool, t).await
+            }
+
+            async fn rename_org(&self, t: &Tenant, a: &AuditCtx, name: &str) -> Result<Org> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+                    .bind(name)
+                    .bind(t.org_id())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                audit(&mut tx, t, a, "org.update", ("org", t.org_id()), serde_json::json!({"name": name})).await?;
+                let org = self.get_org_in(&mut *tx, t).await?;
+                tx.commit().await?;
+                Ok(org)
+            }
+
+            async fn get_billing(&self, t: &Tenant) -> Result<Billing> {
+                let row: Option<(Option<String>, Option<i64>)> =
+                    sqlx::query_as("SELECT billing_email, monthly_token_budget FROM orgs WHERE id = $1")
+                        .bind(t.org_id())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                let (billing_email, monthly_token_budget) = row.ok_or(StoreError::NotFound)?;
+                Ok(Billing { billing_email, monthly_token_budget })
+            }
+
+            async fn update_billing(&self, t: &Tenant, a: &AuditCtx, billing: &Billing) -> Result<Billing> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE orgs SET billing_email = $1, monthly_token_budget = $2 WHERE id = $3")
+                    .bind(&billing.billing_email)
+                    .bind(billing.monthly_token_budget)
+                    .bind(t.org_id())
+                    .execute(&mut *tx)
+                    .await?;
+                let details = serde_json::json!({
+                    "billing_email": billing.billing_email,
+                    "monthly_token_budget": billing.monthly_token_budget,
+                });
+                audit(&mut tx, t, a, "billing.update", ("org", t.org_id()), details).await?;
+                tx.commit().await?;
+                Ok(billing.clone())
+            }
+
+            async fn find_user_credentials(&self, email: &str) -> Result<Option<UserCredentials>> {
+                let row = sqlx::query(
+                    "SELECT id AS user_id, email, name AS user_name, created_at AS user_created_at, password_hash \
+                     FROM users WHERE email = $1",
+                )
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                use sqlx::Row;
+                Ok(Some(UserCredentials { user: rows::user(&row)?, password_hash: row.try_get("password_hash")? }))
+            }
+
+            async fn memberships_of(&self, user_id: &str) -> Result<Vec<Membership>> {
+                let found = sqlx::query(
+                    "SELECT o.id, o.name, o.created_at, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id \
+                     WHERE m.user_id = $1 ORDER BY o.id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                found
+                    .iter()
+                    .map(|r| Ok(Membership { org: rows::org(r)?, role: rows::role(r, "role")? }))
+                    .collect()
+            }
+
+            async fn list_members(&self, t: &Tenant, page: &PageRequest) -> Result<Page<Member>> {
+                let sql = format!(
+                    "{MEMBER_SELECT} WHERE m.org_id = $1 AND ($2 IS NULL OR u.id > $2) ORDER BY u.id LIMIT $3"
+                );
+                let found = sqlx::query(&sql)
+                    .bind(t.org_id())
+                    .bind(&page.after)
+                    .bind(i64::from(page.limit) + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let items = found.iter().map(rows::member).collect::<Result<Vec<_>, _>>()?;
+                Ok(page.finish(items, |m| &m.user.id))
+            }
+
+            async fn get_member(&self, t: &Tenant, user_id: &str) -> Result<Member> {
+                fetch_member(&self.pool, t, user_id).await
+            }
+
+            async fn add_member(&self, t: &Tenant, a: &AuditCtx, new: &NewMember) -> Result<Member> {
+                let mut tx = self.begin_write().await?;
+                let user_id = upsert_user(&mut tx, &new.email, &new.name, &new.password_hash).await?;
+                sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(t.org_id())
+                    .bind(&user_id)
+                    .bind(new.role.as_str())
+                    .bind(now_millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::unique(e, "this user is already a member"))?;
+                let details = serde_json::json!({"email": new.email.trim().to_lowercase(), "role": new.role});
+                audit(&mut tx, t, a, "member.add", ("user", &user_id), details).await?;
+                let member = fetch_member(&mut *tx, t, &user_id).await?;
+                tx.commit().await?;
+                Ok(member)
+            }
+
+            async fn set_member_role(&self, t: &Tenant, a: &AuditCtx, user_id: &str, role: Role) -> Result<Member> {
+                let mut tx = self.begin_write().await?;
+                let before = fetch_member(&mut *tx, t, user_id).await?;
+                if before.role == Role::Owner && role != Role::Owner {
+                    ensure_other_owner(&mut tx, t, user_id).await?;
+                }
+                sqlx::query("UPDATE memberships SET role = $1 WHERE org_id = $2 AND user_id = $3")
+                    .bind(role.as_str())
+                    .bind(t.org_id())
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let details = serde_json::json!({"from": before.role, "to": role});
+                audit(&mut tx, t, a, "member.update_role", ("user", user_id), details).await?;
+                let member = fetch_member(&mut *tx, t, user_id).await?;
+                tx.commit().await?;
+                Ok(member)
+            }
+
+            async fn remove_member(&self, t: &Tenant, a: &AuditCtx, user_id: &str) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let before = fetch_member(&mut *tx, t, user_id).await?;
+                if before.role == Role::Owner {
+                    ensure_other_owner(&mut tx, t, user_id).await?;
+                }
+                sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+                    .bind(t.org_id())
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM sessions WHERE org_id = $1 AND user_id = $2")
+                    .bind(t.org_id())
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let details = serde_json::json!({"email": before.user.email, "role": before.role});
+                audit(&mut tx, t, a, "member.remove", ("user", user_id), details).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_api_key(&self, t: &Tenant, a: &AuditCtx, new: &NewApiKey) -> Result<ApiKey> {
+                let mut tx = self.begin_write().await?;
+                let key = insert_api_key(&mut tx, t, new).await?;
+                let details = serde_json::json!({"name": key.name, "role": key.role, "scopes": key.scopes});
+                audit(&mut tx, t, a, "api_key.create", ("api_key", &key.id), details).await?;
+                tx.commit().await?;
+                Ok(key)
+            }
+
+            async fn list_api_keys(&self, t: &Tenant, page: &PageRequest) -> Result<Page<ApiKey>> {
+                let sql = format!(
+                    "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND ($2 IS NULL OR id > $2) \
+                     ORDER BY id LIMIT $3"
+                );
+                let found = sqlx::query(&sql)
+                    .bind(t.org_id())
+                    .bind(&page.after)
+                    .bind(i64::from(page.limit) + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let items = found.iter().map(rows::api_key).collect::<Result<Vec<_>, _>>()?;
+                Ok(page.finish(items, |k| &k.id))
+            }
+
+            async fn get_api_key(&self, t: &Tenant, id: &str) -> Result<ApiKey> {
+                fetch_api_key(&self.pool, t, id).await
+            }
+
+            async fn revoke_api_key(&self, t: &Tenant, a: &AuditCtx, id: &str) -> Result<ApiKey> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL",
+                )
+                .bind(now_millis())
+                .bind(t.org_id())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let key = fetch_api_key(&mut *tx, t, id).await?;
+                if done.rows_affected() > 0 {
+                    audit(&mut tx, t, a, "api_key.revoke", ("api_key", id), serde_json::json!({"name": key.name}))
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(key)
+            }
+
+            async fn find_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+                let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
+                let row = sqlx::query(&sql).bind(key_hash).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(rows::api_key).transpose()?)
+            }
+
+            async fn touch_api_key(&self, t: &Tenant, id: &str, at: Millis) -> Result<()> {
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE org_id = $2 AND id = $3")
+                    .bind(at)
+                    .bind(t.org_id())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn create_session(&self, new: &NewSession) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, org_id, csrf_token, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&new.token_hash)
+                .bind(&new.user_id)
+                .bind(&new.org_id)
+                .bind(&new.csrf_token)
+                .bind(now_millis())
+                .bind(new.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>> {
+                use sqlx::Row;
+                let row = sqlx::query(
+                    "SELECT u.id AS user_id, u.email, u.name AS user_name, u.created_at AS user_created_at, \
+                     o.id, o.name, o.created_at, m.role, s.csrf_token, s.expires_at \
+                     FROM sessions s \
+                     JOIN users u ON u.id = s.user_id \
+                     JOIN orgs o ON o.id = s.org_id \
+                     JOIN memberships m ON m.org_id = s.org_id AND m.user_id = s.user_id \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(r) = row else { return Ok(None) };
+                Ok(Some(Session {
+                    user: rows::user(&r)?,
+                    org: rows::org(&r)?,
+                    role: rows::role(&r, "role")?,
+                    csrf_token: r.try_get("csrf_token")?,
+                    expires_at: r.try_get("expires_at")?,
+                }))
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn list_audit(&self, t: &Tenant, page: &PageRequest) -> Result<Page<AuditEntry>> {
+                // Newest first: the cursor walks ids downwards.
+                let found = sqlx::query(
+                    "SELECT id, actor_type, actor_id, action, target_type, target_id, request_id, details, created_at \
+                     FROM audit_log WHERE org_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+                )
+                .bind(t.org_id())
+                .bind(&page.after)
+                .bind(i64::from(page.limit) + 1)
+                .fetch_all(&self.pool)
+                .await?;
+                let items = found.iter().map(rows::audit).collect::<Result<Vec<_>, _>>()?;
+                Ok(page.finish(items, |e| &e.id))
+            }
+
+            async fn idempotency_begin(
+                &self,
+                t: &Tenant,
+                scope: &IdempotencyScope,
+                now: Millis,
+            ) -> Result<IdempotencyBegin> {
+                use sqlx::Row;
+                let inserted = sqlx::query(
+                    "INSERT INTO idempotency_keys (org_id, principal, key, request_hash, state, created_at) \
+                     VALUES ($1, $2, $3, $4, 'in_flight', $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(t.org_id())
+                .bind(&scope.principal)
+                .bind(&scope.key)
+                .bind(&scope.request_hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                if inserted.rows_affected() == 1 {
+                    return Ok(IdempotencyBegin::Started);
+                }
+                let row = sqlx::query(
+                    "SELECT request_hash, state, status, content_type, body, created_at FROM idempotency_keys \
+                     WHERE org_id = $1 AND principal = $2 AND key = $3",
+                )
+                .bind(t.org_id())
+                .bind(&scope.principal)
+                .bind(&scope.key)
+                .fetch_optional(&self.pool)
+                .await?;
+                // Deleted between the insert and the read (an abort): the caller may simply retry.
+                let Some(row) = row else { return Ok(IdempotencyBegin::InFlight) };
+                let hash: String = row.try_get("request_hash")?;
+                if hash != scope.request_hash {
+                    return Ok(IdempotencyBegin::Mismatch);
+                }
+                let state: String = row.try_get("state")?;
+                if state != "completed" {
+                    return Ok(IdempotencyBegin::InFlight);
+                }
+                let status: i32 = row.try_get::<Option<i32>, _>("status")?.unwrap_or(500);
+                Ok(IdempotencyBegin::Completed(StoredResponse {
+                    status: u16::try_from(status).unwrap_or(500),
+                    content_type: row.try_get("content_type")?,
+                    body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
+                }))
+            }
+
+            async fn idempotency_complete(
+                &self,
+                t: &Tenant,
+                scope: &IdempotencyScope,
+                response: &StoredResponse,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET state = 'completed', status = $1, content_type = $2, body = $3 \
+                     WHERE org_id = $4 AND principal = $5 AND key = $6",
+                )
+                .bind(i32::from(response.status))
+                .bind(&response.content_type)
+                .bind(&response.body)
+                .bind(t.org_id())
+                .bind(&scope.principal)
+                .bind(&scope.key)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn idempotency_abort(&self, t: &Tenant, scope: &IdempotencyScope) -> Result<()> {
+                sqlx::query(
+                    "DELETE FROM idempotency_keys WHERE org_id = $1 AND principal = $2 AND key = $3 \
+                     AND state = 'in_flight'",
+                )
+                .bind(t.org_id())
+                .bind(&scope.principal)
+                .bind(&scope.key)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn idempotency_purge(&self, before: Millis) -> Result<u64> {
+                let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+        }
+
+        impl $store {
+            async fn get_org_in<'e, E>(&self, exec: E, t: &Tenant) -> Result<Org>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                let row = sqlx::query("SELECT id, name, created_at FROM orgs WHERE id = $1")
+                    .bind(t.org_id())
+                    .fetch_optional(exec)
+                    .await?;
+                Ok(rows::org(&row.ok_or(StoreError::NotFound)?)?)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

@@ -1,0 +1,162 @@
+//! The `switchboard` binary: one executable for the server and its tools.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use switchboard_server::domain::{Email, Name, Password, bootstrap_org};
+use switchboard_server::{Application, Settings, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "AI customer-support agents: knowledge, agents, conversations, channels"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API, the web apps and the background workers.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (overrides [server] listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Create an organization with its owner and the owner's first API key.
+    Init {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// Print {"org_id", "user_id", "api_key"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the documented example configuration.
+    DefaultConfig,
+    /// Print the version.
+    Version,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Data directory (SQLite database, stored files). Overrides `data_dir`.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// A TOML configuration file (see `switchboard default-config`).
+    #[arg(long, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl Common {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = Settings::load(self.config.as_deref()).context("reading settings")?;
+        if let Some(data) = &self.data {
+            settings.data_dir = data.clone();
+        }
+        Ok(settings)
+    }
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<std::sync::Arc<dyn switchboard_store::Store>> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
+    let durability = settings.database.sqlite_synchronous.parse().map_err(anyhow::Error::msg)?;
+    switchboard_store::open(&settings.database_url(), settings.database.max_connections, durability)
+        .await
+        .context("opening the database")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { common, listen } => {
+            let mut settings = common.settings()?;
+            if let Some(listen) = listen {
+                settings.server.listen = listen;
+            }
+            telemetry::init(&settings.log);
+            let store = open_store(&settings).await?;
+            let app = Application::build(settings.clone(), store).await?;
+            let url = settings.server.public_url.clone().unwrap_or_else(|| format!("http://{}", app.local_addr()));
+            tracing::info!(url, backend = ?app.state().store.backend(), "switchboard listening");
+            println!("Switchboard {} listening on {url}", env!("CARGO_PKG_VERSION"));
+            println!("  API description: {url}/v1/openapi.json   health: {url}/healthz   ready: {url}/readyz");
+            println!(
+                "  Log in: POST {url}/v1/auth/login {{\"email\", \"password\"}} with the owner `switchboard init` created,"
+            );
+            println!("  or call the API with `Authorization: Bearer <api key>` (init prints the owner's first key).");
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Init { common, org, email, password, json } => {
+            let settings = common.settings()?;
+            let org = Name::parse("org", &org).map_err(|e| anyhow::anyhow!(e.detail))?;
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!(e.detail))?;
+            let password = Password::parse(&password).map_err(|e| anyhow::anyhow!(e.detail))?;
+            let store = open_store(&settings).await?;
+            let done = bootstrap_org(store.as_ref(), &org, &email, &password).await?;
+            if json {
+                let out = serde_json::json!({"org_id": done.org.id, "user_id": done.user.id, "api_key": done.api_key});
+                println!("{out}");
+            } else {
+                println!("Created organization {} ({})", done.org.name, done.org.id);
+                println!("Owner: {} ({})", done.user.email, done.user.id);
+                println!("API key (shown once): {}", done.api_key);
+            }
+            Ok(())
+        }
+        Command::Migrate { common } => {
+            let settings = common.settings()?;
+            let store = open_store(&settings).await?;
+            println!("migrations applied ({:?})", store.backend());
+            Ok(())
+        }
+        Command::DefaultConfig => {
+            print!("{}", switchboard_server::settings::EXAMPLE_TOML);
+            Ok(())
+        }
+        Command::Version => {
+            println!("switchboard {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
