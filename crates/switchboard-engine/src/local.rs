@@ -9,11 +9,14 @@
 
 use std::path::Path;
 
+mod bert;
+mod kernels;
+
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
+use self::bert::{Bert, BertConfig, mean_pool_normalize};
 use crate::embedder::{EmbedError, Embedder};
 
 /// How the local model turns texts into batches.
@@ -30,10 +33,7 @@ impl LocalEmbedderOptions {
     /// `sentence_bert_config.json` sets `max_seq_length` 256 (the
     /// tokenizer.json in the same folder says 128, which sentence-transformers
     /// overrides), and `encode` uses batches of 32.
-    pub const SENTENCE_TRANSFORMERS: Self = Self {
-        max_seq_length: 256,
-        batch_size: 32,
-    };
+    pub const SENTENCE_TRANSFORMERS: Self = Self { max_seq_length: 256, batch_size: 32 };
 }
 
 /// all-MiniLM-L6-v2 (or any BERT sentence encoder with mean pooling) loaded
@@ -43,7 +43,7 @@ pub struct LocalEmbedder {
     dimension: usize,
     tokenizer: Tokenizer,
     pad_id: u32,
-    model: BertModel,
+    model: Bert,
     device: Device,
     options: LocalEmbedderOptions,
 }
@@ -61,69 +61,46 @@ impl LocalEmbedder {
                 return Err(EmbedError::ModelMissing { path });
             }
         }
-        let load_err = |reason: String| EmbedError::Load {
-            dir: dir.to_path_buf(),
-            reason,
-        };
+        let load_err = |reason: String| EmbedError::Load { dir: dir.to_path_buf(), reason };
 
-        let config_text = std::fs::read_to_string(dir.join("config.json"))
-            .map_err(|e| load_err(format!("config.json: {e}")))?;
-        let config: Config = serde_json::from_str(&config_text)
-            .map_err(|e| load_err(format!("config.json: {e}")))?;
+        let config_text =
+            std::fs::read_to_string(dir.join("config.json")).map_err(|e| load_err(format!("config.json: {e}")))?;
+        let config: BertConfig =
+            serde_json::from_str(&config_text).map_err(|e| load_err(format!("config.json: {e}")))?;
 
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"), options)
             .map_err(|e| load_err(format!("tokenizer.json: {e}")))?;
-        let pad_id = tokenizer
-            .token_to_id("[PAD]")
-            .unwrap_or(config.pad_token_id as u32);
+        let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(config.pad_token_id);
 
         // Read the weights into memory rather than mmap them: mmap needs
         // `unsafe` (the file could change under us), which the workspace
         // forbids, and 90 MB read once at start-up costs ~50 ms.
-        let weights = std::fs::read(dir.join("model.safetensors"))
-            .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
+        let weights =
+            std::fs::read(dir.join("model.safetensors")).map_err(|e| load_err(format!("model.safetensors: {e}")))?;
         let device = Device::Cpu;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let model = BertModel::load(vb, &config).map_err(|e| load_err(format!("weights: {e}")))?;
+        let model = Bert::load(vb, &config).map_err(|e| load_err(format!("weights: {e}")))?;
 
-        let model_id = dir
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "local".to_owned());
+        let model_id =
+            dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "local".to_owned());
 
-        Ok(Self {
-            model_id,
-            dimension: config.hidden_size,
-            tokenizer,
-            pad_id,
-            model,
-            device,
-            options,
-        })
+        Ok(Self { model_id, dimension: config.hidden_size, tokenizer, pad_id, model, device, options })
     }
 
     /// Runs one batch: `encodings` are unpadded; we pad to the longest.
     fn embed_batch(&self, encodings: &[&Encoding]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let batch = encodings.len();
-        let seq_len = encodings.iter().map(|e| e.len()).max().unwrap_or(0);
+        let lengths: Vec<usize> = encodings.iter().map(|e| e.len()).collect();
+        let seq_len = lengths.iter().copied().max().unwrap_or(0);
         let mut ids = vec![self.pad_id; batch * seq_len];
-        let mut mask = vec![0u32; batch * seq_len];
         for (row, encoding) in encodings.iter().enumerate() {
             let start = row * seq_len;
-            let n = encoding.len();
-            ids[start..start + n].copy_from_slice(encoding.get_ids());
-            mask[start..start + n].copy_from_slice(encoding.get_attention_mask());
+            ids[start..start + encoding.len()].copy_from_slice(encoding.get_ids());
         }
         let ids = Tensor::from_vec(ids, (batch, seq_len), &self.device)?;
-        let mask = Tensor::from_vec(mask, (batch, seq_len), &self.device)?;
-        // Single-sentence inputs: every token type is 0.
-        let type_ids = ids.zeros_like()?;
-
-        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?;
-        let pooled = mean_pool(&hidden, &mask)?;
-        let normalized = l2_normalize(&pooled)?;
-        Ok(normalized.to_vec2::<f32>()?)
+        let hidden = self.model.forward(&ids, &lengths)?;
+        Ok(mean_pool_normalize(&hidden, &lengths)?)
     }
 }
 
@@ -142,10 +119,8 @@ impl Embedder for LocalEmbedder {
         }
         // Tokenize everything first (no padding), so batches can be formed
         // from texts of similar length.
-        let encodings = self
-            .tokenizer
-            .encode_batch_fast(texts.to_vec(), true)
-            .map_err(|e| EmbedError::Tokenize(e.to_string()))?;
+        let encodings =
+            self.tokenizer.encode_batch_fast(texts.to_vec(), true).map_err(|e| EmbedError::Tokenize(e.to_string()))?;
 
         // Longest first, as sentence-transformers does: each batch then pads
         // to a length close to all its members, so almost no compute goes to
@@ -183,24 +158,4 @@ fn load_tokenizer(path: &Path, options: LocalEmbedderOptions) -> Result<Tokenize
         .map_err(|e| e.to_string())?;
     tokenizer.with_padding(None);
     Ok(tokenizer)
-}
-
-/// Mean of the token vectors of each row, counting only real tokens
-/// (sentence-transformers' `Pooling(pooling_mode_mean_tokens=True)`).
-fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-    let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-    let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-    // sentence-transformers clamps the token count at 1e-9.
-    let counts = mask.sum(1)?.clamp(1e-9, f64::INFINITY)?;
-    summed.broadcast_div(&counts)
-}
-
-/// Scales each row to unit length (torch's `F.normalize`, eps 1e-12).
-fn l2_normalize(x: &Tensor) -> candle_core::Result<Tensor> {
-    let norms = x
-        .sqr()?
-        .sum_keepdim(1)?
-        .sqrt()?
-        .clamp(1e-12, f64::INFINITY)?;
-    x.broadcast_div(&norms)
 }
