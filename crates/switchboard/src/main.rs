@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::io::Write;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use switchboard_server::domain::{Email, Name, Password, bootstrap_org};
@@ -97,12 +99,16 @@ async fn main() -> anyhow::Result<()> {
             let app = Application::build(settings.clone(), store).await?;
             let url = settings.server.public_url.clone().unwrap_or_else(|| format!("http://{}", app.local_addr()));
             tracing::info!(url, backend = ?app.state().store.backend(), "switchboard listening");
-            println!("Switchboard {} listening on {url}", env!("CARGO_PKG_VERSION"));
-            println!("  API description: {url}/v1/openapi.json   health: {url}/healthz   ready: {url}/readyz");
-            println!(
-                "  Log in: POST {url}/v1/auth/login {{\"email\", \"password\"}} with the owner `switchboard init` created,"
+            // Written with errors ignored: a closed stdout must not take the server down.
+            let banner = format!(
+                "Switchboard {version} listening on {url}\n  \
+                 API description: {url}/v1/openapi.json   health: {url}/healthz   ready: {url}/readyz\n  \
+                 Log in: POST {url}/v1/auth/login {{\"email\", \"password\"}} as the owner `switchboard init` created,\n  \
+                 or call the API with `Authorization: Bearer <api key>` (init prints the owner's first key).\n",
+                version = env!("CARGO_PKG_VERSION")
             );
-            println!("  or call the API with `Authorization: Bearer <api key>` (init prints the owner's first key).");
+            let mut stdout = std::io::stdout();
+            let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
             app.run_until(shutdown_signal()).await
         }
         Command::Init { common, org, email, password, json } => {

@@ -1,0 +1,185 @@
+//! The binary itself: `init` (also while a server runs), `serve` with graceful
+//! shutdown on SIGTERM, `default-config`, `version`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The environment that points the binary at this run's backend.
+async fn backend_env(dir: &std::path::Path) -> Vec<(String, String)> {
+    let url = fresh_database(dir).await;
+    let mut env = vec![("SWITCHBOARD__LOG__LEVEL".to_owned(), "warn".to_owned())];
+    if url.starts_with("postgres") {
+        env.push(("DATABASE_URL".to_owned(), url));
+    }
+    env
+}
+
+fn init(dir: &std::path::Path, env: &[(String, String)], org: &str, email: &str) -> Value {
+    let out = Command::new(BIN)
+        .args([
+            "init",
+            "--data",
+            dir.to_str().unwrap(),
+            "--org",
+            org,
+            "--email",
+            email,
+            "--password",
+            PASSWORD,
+            "--json",
+        ])
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("init --json prints JSON");
+    let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["api_key", "org_id", "user_id"]);
+    v
+}
+
+fn serve(dir: &std::path::Path, env: &[(String, String)], extra: &[(&str, &str)]) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data", dir.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .envs(env.iter().cloned())
+        .envs(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("serve prints its URL").to_owned();
+    Server { child, url }
+}
+
+#[tokio::test]
+async fn init_adds_organizations_even_while_a_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = backend_env(dir.path()).await;
+    let first = init(dir.path(), &env, "First", "one@example.com");
+    let server = serve(dir.path(), &env, &[]);
+    let second = init(dir.path(), &env, "Second", "two@example.com");
+    assert_ne!(first["org_id"], second["org_id"]);
+    let client = reqwest::Client::new();
+    for (who, expected) in [(&first, "First"), (&second, "Second")] {
+        let org: Value = client
+            .get(format!("{}/v1/org", server.url))
+            .bearer_auth(who["api_key"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(org["name"], expected);
+        assert_eq!(org["id"], who["org_id"]);
+    }
+    for path in ["/healthz", "/readyz", "/v1/openapi.json"] {
+        assert_eq!(client.get(format!("{}{path}", server.url)).send().await.unwrap().status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_stops_accepting_lets_in_flight_requests_finish_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = backend_env(dir.path()).await;
+    let owner = init(dir.path(), &env, "Acme", "owner@example.com");
+    let mut server = serve(dir.path(), &env, &[("SWITCHBOARD__SERVER__SHUTDOWN_GRACE_SECS", "20")]);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+
+    // A request in flight: headers and half of the body sent.
+    let body = r#"{"name":"made during shutdown"}"#;
+    let mut conn = TcpStream::connect(&addr).unwrap();
+    write!(
+        conn,
+        "POST /v1/api-keys HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        owner["api_key"].as_str().unwrap(),
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    conn.flush().unwrap();
+    // Make sure the server has the connection before the signal.
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(format!("{}/healthz", server.url)).send().await.unwrap().status(), 200);
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+
+    // New connections are refused once shutdown has begun.
+    let refused = async {
+        while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), refused).await.expect("the listener still accepts after SIGTERM");
+    assert!(server.child.try_wait().unwrap().is_none(), "exited before the in-flight request finished");
+
+    // The in-flight request completes normally.
+    conn.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(response.contains("made during shutdown"));
+
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[test]
+fn default_config_prints_the_documented_defaults_and_version_prints_the_version() {
+    let out = Command::new(BIN).arg("default-config").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(&file, &text).unwrap();
+    let parsed = switchboard_server::Settings::load_from(Some(&file), Vec::new()).unwrap();
+    assert_eq!(parsed, switchboard_server::Settings::default(), "the example is the defaults");
+
+    let out = Command::new(BIN).arg("version").output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), format!("switchboard {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn init_refuses_bad_input_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "init",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--org",
+            "X",
+            "--email",
+            "not-an-email",
+            "--password",
+            PASSWORD,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("email"));
+}

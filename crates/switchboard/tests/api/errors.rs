@@ -1,0 +1,126 @@
+//! Bad input gets a problem+json with the right 4xx, and changes nothing.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let app = spawn_app().await;
+    assert_problem(app.get("/v1/nothing-here", &app.a.key).await, 404, "not-found").await;
+    let r = app.client.put(app.url("/v1/org")).bearer_auth(&app.a.key).send().await.unwrap();
+    assert_problem(r, 405, "method-not-allowed").await;
+}
+
+#[tokio::test]
+async fn missing_and_bad_credentials_are_401() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/v1/org")).send().await.unwrap();
+    assert_problem(r, 401, "unauthorized").await;
+    assert_problem(app.get("/v1/org", "sb_not-a-real-key").await, 401, "unauthorized").await;
+    let r = app.client.get(app.url("/v1/org")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
+    assert_problem(r, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn malformed_json_wrong_types_missing_and_unknown_fields() {
+    let app = spawn_app().await;
+    let send = |body: &'static str| {
+        app.client
+            .post(app.url("/v1/api-keys"))
+            .bearer_auth(&app.a.key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_problem(send("{\"name\": ").await.unwrap(), 400, "malformed-json").await;
+    assert_problem(send("{\"name\": 42}").await.unwrap(), 422, "invalid-request").await;
+    assert_problem(send("{}").await.unwrap(), 422, "invalid-request").await;
+    let body =
+        assert_problem(send("{\"name\": \"k\", \"tenant_id\": \"other\"}").await.unwrap(), 422, "invalid-request")
+            .await;
+    assert!(body["detail"].as_str().unwrap().contains("unknown field"), "{body}");
+    assert_problem(send("[1, 2]").await.unwrap(), 422, "invalid-request").await;
+    // Mass assignment through PATCH is refused as well.
+    let r =
+        app.patch(&format!("/v1/users/{}", app.a.user_id), &app.a.key, &json!({"role": "admin", "org_id": "x"})).await;
+    assert_problem(r, 422, "invalid-request").await;
+    let r =
+        app.client.post(app.url("/v1/api-keys")).bearer_auth(&app.a.key).body("{\"name\":\"k\"}").send().await.unwrap();
+    assert_problem(r, 415, "unsupported-media-type").await;
+    // Semantic validation.
+    assert_problem(app.post("/v1/api-keys", &app.a.key, &json!({"name": "  "})).await, 422, "invalid-request").await;
+    let r = app
+        .post("/v1/users", &app.a.key, &json!({"email": "nope", "name": "x", "password": PASSWORD, "role": "agent"}))
+        .await;
+    assert_problem(r, 422, "invalid-request").await;
+    let r = app
+        .post("/v1/users", &app.a.key, &json!({"email": "a@b.co", "name": "x", "password": PASSWORD, "role": "king"}))
+        .await;
+    assert_problem(r, 422, "invalid-request").await;
+
+    // Nothing was written by any of that: the owner's init key is still the only key.
+    let keys: Value = app.get("/v1/api-keys", &app.a.key).await.json().await.unwrap();
+    assert_eq!(keys["api_keys"].as_array().unwrap().len(), 1);
+    let users: Value = app.get("/v1/users", &app.a.key).await.json().await.unwrap();
+    assert_eq!(users["users"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_413_and_nothing_is_written() {
+    let app = spawn_app_with(|s| s.server.body_limit_bytes = 64 * 1024).await;
+    let big = "x".repeat(200 * 1024);
+    let r = app.post("/v1/api-keys", &app.a.key, &json!({"name": big})).await;
+    assert_problem(r, 413, "payload-too-large").await;
+    // Also with an Idempotency-Key (that path buffers the body itself).
+    let r = app
+        .request(reqwest::Method::POST, "/v1/api-keys", &app.a.key)
+        .header("idempotency-key", "big-1")
+        .json(&json!({"name": big}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 413, "payload-too-large").await;
+    let keys: Value = app.get("/v1/api-keys", &app.a.key).await.json().await.unwrap();
+    assert_eq!(keys["api_keys"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_and_bad_query_parameters_422() {
+    let app = spawn_app().await;
+    assert_problem(app.get("/v1/users/does-not-exist", &app.a.key).await, 404, "not-found").await;
+    assert_problem(app.get("/v1/api-keys/does-not-exist", &app.a.key).await, 404, "not-found").await;
+    assert_problem(app.delete("/v1/api-keys/does-not-exist", &app.a.key).await, 404, "not-found").await;
+    let r = app.patch("/v1/users/does-not-exist", &app.a.key, &json!({"role": "agent"})).await;
+    assert_problem(r, 404, "not-found").await;
+    assert_problem(app.get("/v1/users?limit=abc", &app.a.key).await, 422, "invalid-request").await;
+    assert_problem(app.get("/v1/users?colour=red", &app.a.key).await, 422, "invalid-request").await;
+}
+
+#[tokio::test]
+async fn error_bodies_leak_no_internals() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/v1/api-keys"))
+        .bearer_auth(&app.a.key)
+        .header("content-type", "application/json")
+        .body("{\"name\": \u{0}")
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    for leak in ["sqlx", "SELECT", "panicked", "src/", "backtrace"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn the_last_owner_cannot_be_demoted_or_removed() {
+    let app = spawn_app().await;
+    let r = app.patch(&format!("/v1/users/{}", app.a.user_id), &app.a.key, &json!({"role": "admin"})).await;
+    assert_problem(r, 409, "conflict").await;
+    assert_problem(app.delete(&format!("/v1/users/{}", app.a.user_id), &app.a.key).await, 409, "conflict").await;
+    let me: Value = app.get(&format!("/v1/users/{}", app.a.user_id), &app.a.key).await.json().await.unwrap();
+    assert_eq!(me["role"], "owner");
+}

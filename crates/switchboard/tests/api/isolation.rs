@@ -1,0 +1,109 @@
+//! The tenant-isolation matrix: every route of the API document that takes an
+//! id, called by another tenant's credentials on tenant A's object, answers 404
+//! and changes nothing. A new `{id}` route without a fixture here fails the test.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Tenant A's objects, by the path template that addresses them, with a
+/// request body that would be valid for each method.
+struct Fixture {
+    id: String,
+    bodies: BTreeMap<&'static str, Value>,
+}
+
+async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, Fixture> {
+    let (user_id, _) = app.member_with_key(&app.a, "agent").await;
+    let key: Value = app.post("/v1/api-keys", &app.a.key, &json!({"name": "A's key"})).await.json().await.unwrap();
+    let mut map = BTreeMap::new();
+    map.insert(
+        "/v1/users/{id}",
+        Fixture { id: user_id, bodies: BTreeMap::from([("patch", json!({"role": "admin"}))]) },
+    );
+    map.insert("/v1/api-keys/{id}", Fixture { id: key["id"].as_str().unwrap().to_owned(), bodies: BTreeMap::new() });
+    map
+}
+
+async fn spec(app: &TestApp) -> Value {
+    app.client.get(app.url("/v1/openapi.json")).send().await.unwrap().json().await.unwrap()
+}
+
+/// B's credentials: the owner's API key, and a logged-in owner session.
+async fn b_credentials(app: &TestApp, b: &Tenant) -> Vec<(&'static str, reqwest::header::HeaderMap)> {
+    let mut bearer = reqwest::header::HeaderMap::new();
+    bearer.insert("authorization", format!("Bearer {}", b.key).parse().unwrap());
+    let r = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .json(&json!({"email": b.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = r.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    let mut session = reqwest::header::HeaderMap::new();
+    session.insert("cookie", cookie.parse().unwrap());
+    session.insert("x-csrf-token", csrf.parse().unwrap());
+    vec![("tenant B api key", bearer), ("tenant B session", session)]
+}
+
+#[tokio::test]
+async fn another_tenant_gets_404_on_every_route_that_takes_an_id() {
+    let app = spawn_app().await;
+    let b = app.new_tenant("Tenant B").await;
+    let fixtures = fixtures(&app).await;
+    let spec = spec(&app).await;
+    let creds = b_credentials(&app, &b).await;
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        if !path.contains("{id}") {
+            continue;
+        }
+        let fixture = fixtures.get(path.as_str()).unwrap_or_else(|| panic!("no isolation fixture for {path}: add one"));
+        let concrete = path.replace("{id}", &fixture.id);
+        for method in item.as_object().unwrap().keys() {
+            let before = app.get(&concrete, &app.a.key).await.text().await.unwrap();
+            for (who, headers) in &creds {
+                let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let mut req = app.client.request(m, app.url(&concrete)).headers(headers.clone());
+                if let Some(body) = fixture.bodies.get(method.as_str()) {
+                    req = req.json(body);
+                }
+                let r = req.send().await.unwrap();
+                let status = r.status().as_u16();
+                let text = r.text().await.unwrap();
+                assert_eq!(status, 404, "{who}: {method} {path} -> {status} {text}");
+                assert!(!text.contains(&fixture.id) || text.contains("no such object"), "{who} saw A's data: {text}");
+                checked += 1;
+            }
+            let after = app.get(&concrete, &app.a.key).await.text().await.unwrap();
+            assert_eq!(before, after, "{method} {path} by tenant B changed A's object");
+        }
+    }
+    assert!(checked >= 10, "the matrix covered {checked} cases");
+}
+
+#[tokio::test]
+async fn lists_never_show_another_tenants_objects() {
+    let app = spawn_app().await;
+    let b = app.new_tenant("Tenant B").await;
+    let fixtures = fixtures(&app).await;
+    let spec = spec(&app).await;
+    let mut lists = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        if path.contains('{') || item.get("get").is_none() || path == "/v1/openapi.json" {
+            continue;
+        }
+        let text = app.get(path, &b.key).await.text().await.unwrap();
+        for fixture in fixtures.values() {
+            assert!(!text.contains(&fixture.id), "GET {path} as B shows A's {}", fixture.id);
+        }
+        assert!(!text.contains(&app.a.org_id) && !text.contains(&app.a.user_id), "GET {path} as B shows tenant A");
+        lists += 1;
+    }
+    assert!(lists >= 5);
+}

@@ -1,0 +1,14 @@
+//! The story suite: the real server over HTTP, on SQLite by default or on
+//! PostgreSQL when `SWITCHBOARD_TEST_DATABASE_URL` is set (CI runs both).
+
+mod audit;
+mod auth;
+mod cli;
+mod errors;
+mod health;
+mod helpers;
+mod idempotency;
+mod isolation;
+mod pagination;
+mod rate_limit;
+mod roles;
