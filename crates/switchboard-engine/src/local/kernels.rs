@@ -4,13 +4,18 @@
 //! passes for scaling and masking).
 //!
 //! Both are written as plain loops over `f32` with no calls into libm, so the
-//! compiler turns them into SIMD code; both run in place (no allocation) and
-//! split rows across rayon's pool, the pool candle's matmuls use.
+//! compiler turns them into SIMD code. The loops run inside
+//! `pulp::Arch::dispatch`, which compiles them once more with AVX2/AVX-512
+//! enabled and picks the best version for the CPU at run time (safe code:
+//! the workspace forbids `unsafe`, so no hand-written intrinsics). Both run in
+//! place (no allocation) and split rows across rayon's pool, the pool candle's
+//! matmuls use.
 //!
 //! The approximations are accurate to a few ulp of f32, far below what the
 //! model's output can tell apart (see the unit tests).
 
 use candle_core::{CpuStorage, InplaceOp1, InplaceOp2, Layout};
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 /// Rows handed to one rayon task at least: below this, splitting costs more
@@ -72,11 +77,8 @@ fn for_each_row_with_bias(
     if width == 0 || x.len() % width != 0 {
         candle_core::bail!("{op}: {} values do not split into rows of {width}", x.len());
     }
-    x.par_chunks_mut(width).with_min_len(MIN_ROWS_PER_TASK).for_each(|row| {
-        for (v, b) in row.iter_mut().zip(bias) {
-            *v = f(*v, *b);
-        }
-    });
+    let arch = Arch::new();
+    x.par_chunks_mut(width).with_min_len(MIN_ROWS_PER_TASK).for_each(|row| arch.dispatch(BiasRow { row, bias, f: &f }));
     Ok(())
 }
 
@@ -102,27 +104,83 @@ impl InplaceOp1 for MaskedSoftmax<'_> {
         }
         let scores = contiguous_f32_mut(scores, layout, "masked-softmax")?;
         let rows_per_seq = heads * rows;
+        let arch = Arch::new();
         scores.par_chunks_mut(cols).with_min_len(MIN_ROWS_PER_TASK).enumerate().for_each(|(r, row)| {
             let valid = self.lengths[r / rows_per_seq].min(cols);
             let (keys, padding) = row.split_at_mut(valid);
-            softmax_in_place(keys, self.scale);
+            arch.dispatch(SoftmaxRow { row: keys, scale: self.scale });
             padding.fill(0.0);
         });
         Ok(())
     }
 }
 
+// The bodies handed to `Arch::dispatch` are structs with an
+// `#[inline(always)]` `with_simd` (pulp's recommended form): a closure there
+// was not always inlined into the AVX-512 version, leaving the loop compiled
+// for the baseline SSE2 only.
+
+struct BiasRow<'a, F> {
+    row: &'a mut [f32],
+    bias: &'a [f32],
+    f: &'a F,
+}
+
+impl<F: Fn(f32, f32) -> f32> WithSimd for BiasRow<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        for (v, b) in self.row.iter_mut().zip(self.bias) {
+            *v = (self.f)(*v, *b);
+        }
+    }
+}
+
+struct SoftmaxRow<'a> {
+    row: &'a mut [f32],
+    scale: f32,
+}
+
+impl WithSimd for SoftmaxRow<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        softmax_in_place(self.row, self.scale);
+    }
+}
+
+/// Lanes of the accumulators in reductions: independent partial results the
+/// compiler can keep in one SIMD register (f32 sums may not be reordered
+/// otherwise, which would keep the loop scalar).
+const LANES: usize = 16;
+
+#[inline(always)]
 fn softmax_in_place(row: &mut [f32], scale: f32) {
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0f32;
+    let max = lane_reduce(row, f32::NEG_INFINITY, f32::max);
+    // Exponentials first, sum second: one loop doing both does not vectorize.
     for v in row.iter_mut() {
         *v = exp((*v - max) * scale);
-        sum += *v;
     }
-    let inv = 1.0 / sum;
+    let inv = 1.0 / lane_reduce(row, 0.0, |a, b| a + b);
     for v in row.iter_mut() {
         *v *= inv;
     }
+}
+
+/// Folds `values` with `f` through `LANES` independent accumulators.
+#[inline(always)]
+fn lane_reduce(values: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [init; LANES];
+    let mut chunks = values.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(chunk) {
+            *a = f(*a, v);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(init, |a, &v| f(a, v));
+    acc.iter().fold(tail, |a, &v| f(a, v))
 }
 
 fn contiguous_f32_mut<'a>(
