@@ -236,3 +236,70 @@ impl<'de> Deserialize<'de> for Secret {
         String::deserialize(d).map(Secret)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_env_with_env_winning() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/from/file\"\n[server]\nlisten = \"127.0.0.1:1111\"\nbody_limit_bytes = 10\n[log]\nlevel = \"debug\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            Some(&file),
+            env(&[
+                ("SWITCHBOARD__SERVER__LISTEN", "127.0.0.1:2222"),
+                ("SWITCHBOARD__RATE_LIMIT__PER_KEY_PER_MINUTE", "7"),
+                ("SWITCHBOARD__SERVER__CORS_ALLOWED_ORIGINS", "[\"https://a.example\"]"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:2222", "env beats file");
+        assert_eq!(s.server.body_limit_bytes, 10, "file beats defaults");
+        assert_eq!(s.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(s.log.level, "debug");
+        assert_eq!(s.rate_limit.per_key_per_minute, 7);
+        assert_eq!(s.server.cors_allowed_origins, vec!["https://a.example".to_owned()]);
+        assert_eq!(s.auth, AuthSettings::default(), "untouched sections keep their defaults");
+    }
+
+    #[test]
+    fn database_url_comes_from_database_url_or_the_prefixed_variable() {
+        let s = Settings::load_from(None, env(&[("DATABASE_URL", "postgres://u:pw@h/db")])).unwrap();
+        assert_eq!(s.database_url(), "postgres://u:pw@h/db");
+        let s = Settings::load_from(
+            None,
+            env(&[("DATABASE_URL", "postgres://a/x"), ("SWITCHBOARD__DATABASE__URL", "postgres://b/y")]),
+        )
+        .unwrap();
+        assert_eq!(s.database_url(), "postgres://b/y");
+        let s = Settings::load_from(None, Vec::new()).unwrap();
+        assert!(s.database_url().starts_with("sqlite://") && s.database_url().ends_with("switchboard.db"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::load_from(None, env(&[("DATABASE_URL", "postgres://u:hunter2@h/db")])).unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, "[server]\nlisen = \"127.0.0.1:1\"\n").unwrap();
+        assert!(Settings::load_from(Some(&file), Vec::new()).is_err(), "a typo is reported, not ignored");
+        assert!(Settings::load_from(None, env(&[("SWITCHBOARD__SERVER__LISTEN", "nope")])).is_err());
+    }
+}

@@ -68,6 +68,9 @@ macro_rules! impl_store {
             }
         }
 
+        /// An in-flight idempotency key older than this belongs to a request whose process died.
+        const IDEMPOTENCY_ABANDONED_MS: i64 = 5 * 60 * 1000;
+
         const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.name AS user_name, \
              u.created_at AS user_created_at, m.role, m.created_at AS joined_at \
              FROM memberships m JOIN users u ON u.id = m.user_id";
@@ -544,6 +547,25 @@ macro_rules! impl_store {
                 }
                 let state: String = row.try_get("state")?;
                 if state != "completed" {
+                    // A request whose process died never completes; after a
+                    // while the key may be taken over by a retry.
+                    let created: i64 = row.try_get("created_at")?;
+                    if created < now - IDEMPOTENCY_ABANDONED_MS {
+                        let took = sqlx::query(
+                            "UPDATE idempotency_keys SET created_at = $1 WHERE org_id = $2 AND principal = $3 \
+                             AND key = $4 AND state = 'in_flight' AND created_at = $5",
+                        )
+                        .bind(now)
+                        .bind(t.org_id())
+                        .bind(&scope.principal)
+                        .bind(&scope.key)
+                        .bind(created)
+                        .execute(&self.pool)
+                        .await?;
+                        if took.rows_affected() == 1 {
+                            return Ok(IdempotencyBegin::Started);
+                        }
+                    }
                     return Ok(IdempotencyBegin::InFlight);
                 }
                 let status: i32 = row.try_get::<Option<i32>, _>("status")?.unwrap_or(500);

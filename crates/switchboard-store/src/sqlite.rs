@@ -57,6 +57,18 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
         let store = Self { pool };
+        // Refuse to run with weaker durability than was asked for (a file on a
+        // filesystem without WAL support would silently fall back).
+        let (mode, sync) = store.durability_report().await?;
+        let want_sync = match durability {
+            SqliteDurability::Full => 2,
+            SqliteDurability::Normal => 1,
+        };
+        anyhow::ensure!(
+            mode.eq_ignore_ascii_case("wal") && sync == want_sync,
+            "SQLite at {} runs journal_mode={mode} synchronous={sync}; expected wal and {want_sync}",
+            path.display()
+        );
         crate::migrations::migrator(crate::migrations::SQLITE).await?.run(&store.pool).await?;
         Ok(store)
     }
@@ -74,3 +86,26 @@ impl SqliteStore {
 }
 
 crate::shared::impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_in_wal_with_the_durability_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = SqliteStore::open(&dir.path().join("full.db"), SqliteDurability::Full, 2).await.unwrap();
+        assert_eq!(full.durability_report().await.unwrap(), ("wal".to_owned(), 2));
+        let normal = SqliteStore::open(&dir.path().join("normal.db"), SqliteDurability::Normal, 2).await.unwrap();
+        assert_eq!(normal.durability_report().await.unwrap(), ("wal".to_owned(), 1));
+    }
+
+    #[tokio::test]
+    async fn migrations_are_idempotent_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(SqliteStore::open(&path, SqliteDurability::Full, 1).await.unwrap());
+        let again = SqliteStore::open(&path, SqliteDurability::Full, 1).await.unwrap();
+        again.ping().await.unwrap();
+    }
+}

@@ -129,3 +129,35 @@ async fn stored_keys_expire_after_a_day() {
     let r = create_key(&app, &app.a.key, "k-6", "new body after expiry").await;
     assert_eq!(r.status(), 201);
 }
+
+#[tokio::test]
+async fn a_key_abandoned_by_a_dead_process_can_be_retried() {
+    let app = spawn_app().await;
+    let body = serde_json::to_vec(&json!({"name": "after crash"})).unwrap();
+    let me: Value = app.get("/v1/me", &app.a.key).await.json().await.unwrap();
+    let hash = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [b"POST".as_slice(), &[0], b"/v1/api-keys", &[0], &body] {
+            h.update(part);
+        }
+        hex::encode(h.finalize())
+    };
+    let scope = IdempotencyScope {
+        principal: format!("key:{}", me["api_key_id"].as_str().unwrap()),
+        key: "k-7".into(),
+        request_hash: hash,
+    };
+    let t = StoreTenant::new(app.a.org_id.clone());
+    let ten_minutes_ago = switchboard_store::now_millis() - 10 * 60 * 1000;
+    app.store.idempotency_begin(&t, &scope, ten_minutes_ago).await.unwrap();
+    let r = app
+        .request(reqwest::Method::POST, "/v1/api-keys", &app.a.key)
+        .header("idempotency-key", "k-7")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
