@@ -76,7 +76,8 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- browser sessions ----
 
-    async fn create_session(&self, new: &NewSession) -> Result<()>;
+    /// Starts a session; audited as `session.login` in the session's organization.
+    async fn create_session(&self, a: &AuditCtx, new: &NewSession) -> Result<()>;
     /// Credential look-up: the unexpired session with this token hash, with a live membership.
     async fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;

@@ -448,7 +448,8 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn create_session(&self, new: &NewSession) -> Result<()> {
+            async fn create_session(&self, a: &AuditCtx, new: &NewSession) -> Result<()> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO sessions (token_hash, user_id, org_id, csrf_token, created_at, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -459,8 +460,11 @@ macro_rules! impl_store {
                 .bind(&new.csrf_token)
                 .bind(now_millis())
                 .bind(new.expires_at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                let t = Tenant::new(new.org_id.clone());
+                audit(&mut tx, &t, a, "session.login", ("user", &new.user_id), serde_json::json!({})).await?;
+                tx.commit().await?;
                 Ok(())
             }
 

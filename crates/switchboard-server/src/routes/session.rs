@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use switchboard_store::{NewSession, Role, Scope, now_millis};
+use switchboard_store::{Actor, AuditCtx, NewSession, Role, Scope, now_millis};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,6 +19,7 @@ use crate::auth::{Credential, Principal};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::http::extract::ApiJson;
 use crate::http::rate_limit::ClientIp;
+use crate::http::request_id::RequestId;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -52,6 +53,7 @@ pub struct LoginResponse {
 async fn login(
     State(state): State<AppState>,
     client_ip: Option<Extension<ClientIp>>,
+    Extension(request_id): Extension<RequestId>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let ip = client_ip.map(|Extension(c)| c.0).unwrap_or([127, 0, 0, 1].into());
@@ -73,15 +75,19 @@ async fn login(
     let token = random_token(32);
     let csrf_token = random_token(24);
     let ttl_hours = state.settings.auth.session_ttl_hours;
+    let audit = AuditCtx { actor: Actor::User(creds.user.id.clone()), request_id: request_id.0 };
     state
         .store
-        .create_session(&NewSession {
-            token_hash: sha256_hex(&token),
-            user_id: creds.user.id.clone(),
-            org_id: chosen.org.id.clone(),
-            csrf_token: csrf_token.clone(),
-            expires_at: now_millis() + (ttl_hours as i64) * 3_600_000,
-        })
+        .create_session(
+            &audit,
+            &NewSession {
+                token_hash: sha256_hex(&token),
+                user_id: creds.user.id.clone(),
+                org_id: chosen.org.id.clone(),
+                csrf_token: csrf_token.clone(),
+                expires_at: now_millis() + (ttl_hours as i64) * 3_600_000,
+            },
+        )
         .await?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",

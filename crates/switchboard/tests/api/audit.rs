@@ -74,6 +74,24 @@ async fn mutations_are_audited_with_actor_target_and_request_id() {
 }
 
 #[tokio::test]
+async fn dashboard_logins_are_audited() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .json(&json!({"email": app.a.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let log: Value = app.get("/v1/audit-log", &app.a.key).await.json().await.unwrap();
+    let e = &log["entries"][0];
+    assert_eq!(e["action"], "session.login");
+    assert_eq!(e["actor_type"], "user");
+    assert_eq!(e["actor_id"], app.a.user_id.as_str());
+}
+
+#[tokio::test]
 async fn only_owners_and_admins_read_the_audit_log() {
     let app = spawn_app().await;
     let (_, agent) = app.member_with_key(&app.a, "agent").await;

@@ -124,3 +124,44 @@ async fn the_last_owner_cannot_be_demoted_or_removed() {
     let me: Value = app.get(&format!("/v1/users/{}", app.a.user_id), &app.a.key).await.json().await.unwrap();
     assert_eq!(me["role"], "owner");
 }
+
+/// Generated from the API document: every operation that takes a JSON body
+/// answers malformed JSON, the wrong shape, a missing content type and an
+/// oversize body with the right problem, whatever the route.
+#[tokio::test]
+async fn every_json_operation_refuses_bad_bodies_with_problems() {
+    let app = spawn_app_with(|s| s.server.body_limit_bytes = 4096).await;
+    let spec: Value = app.client.get(app.url("/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("requestBody").is_none() {
+                continue;
+            }
+            let concrete = path.replace("{id}", "no-such-id");
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let send = |body: Vec<u8>, json: bool| {
+                let mut req = app.request(m.clone(), &concrete, &app.a.key).body(body);
+                if json {
+                    req = req.header("content-type", "application/json");
+                }
+                req.send()
+            };
+            let what = format!("{method} {path}");
+            let r = send(b"{]".to_vec(), true).await.unwrap();
+            assert_eq!(r.status(), 400, "{what}: malformed JSON");
+            assert_problem(r, 400, "malformed-json").await;
+            let r = send(b"[1,2,3]".to_vec(), true).await.unwrap();
+            assert_eq!(r.status(), 422, "{what}: wrong shape");
+            assert_problem(r, 422, "invalid-request").await;
+            assert_problem(send(b"{\"zzz_unknown\": 1}".to_vec(), true).await.unwrap(), 422, "invalid-request").await;
+            assert_problem(send(b"{}".to_vec(), false).await.unwrap(), 415, "unsupported-media-type").await;
+            let big = format!("{{\"name\": \"{}\"}}", "x".repeat(8192)).into_bytes();
+            assert_problem(send(big, true).await.unwrap(), 413, "payload-too-large").await;
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "{checked} operations with bodies");
+    let keys: Value = app.get("/v1/api-keys", &app.a.key).await.json().await.unwrap();
+    assert_eq!(keys["api_keys"].as_array().unwrap().len(), 1, "nothing was created");
+}
