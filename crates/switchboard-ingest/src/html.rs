@@ -1,0 +1,377 @@
+//! HTML: the main content of a page (no navigation, banners, footers, sidebars, scripts, styles
+//! or forms) as headings, paragraphs, list items, header-named table rows and `<dl>` FAQ pairs.
+//!
+//! Parsing is html5ever (the browser algorithm, so broken markup recovers as a browser would)
+//! into scraper's arena tree. The input is fed in pieces with the deadline checked in between,
+//! and the tree is walked with open/close edges and explicit counters: no recursion anywhere, so
+//! 100k nested `<div>`s cost memory proportional to the input and never the stack.
+
+use ego_tree::NodeRef;
+use ego_tree::iter::Edge;
+use html5ever::tendril::{StrTendril, TendrilSink};
+use scraper::{Html, HtmlTreeSink, Node};
+
+use crate::limits::{Halt, Sink};
+use crate::model::{normalize_ws, render_row};
+
+/// Bytes handed to the parser between two deadline checks.
+const FEED_BYTES: usize = 64 * 1024;
+
+pub(crate) fn extract(text: &str, sink: &mut Sink) -> Result<(), Halt> {
+    let html = parse(text, sink)?;
+    let title = html.tree.nodes().find(|n| matches!(n.value(), Node::Element(e) if e.name() == "title"));
+    sink.title = title.map(|t| text_of(t));
+    let root = content_root(&html);
+    Walker::new(sink, root).walk(root)
+}
+
+fn parse(text: &str, sink: &mut Sink) -> Result<Html, Halt> {
+    let mut parser = html5ever::driver::parse_document(HtmlTreeSink::new(Html::new_document()), Default::default());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(FEED_BYTES);
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        let (piece, tail) = rest.split_at(cut);
+        parser.process(StrTendril::from_slice(piece));
+        rest = tail;
+        sink.check_deadline()?;
+    }
+    Ok(parser.finish())
+}
+
+/// `<main>` (or `role="main"`), else a lone `<article>`, else `<body>`: where the page's own text is.
+fn content_root(html: &Html) -> NodeRef<'_, Node> {
+    if let Some(main) = named(html, "main").next() {
+        return main;
+    }
+    if let Some(main) = html.tree.nodes().find(|n| n.value().as_element().and_then(|e| e.attr("role")) == Some("main"))
+    {
+        return main;
+    }
+    let mut articles = named(html, "article");
+    if let (Some(article), None) = (articles.next(), articles.next()) {
+        return article;
+    }
+    named(html, "body").next().unwrap_or_else(|| html.tree.root())
+}
+
+fn named<'h>(html: &'h Html, name: &'static str) -> impl Iterator<Item = NodeRef<'h, Node>> {
+    html.tree.nodes().filter(move |n| n.value().as_element().is_some_and(|e| e.name() == name))
+}
+
+fn text_of(node: NodeRef<'_, Node>) -> String {
+    let mut out = String::new();
+    for n in node.descendants() {
+        if let Node::Text(t) = n.value() {
+            out.push_str(t);
+        }
+    }
+    normalize_ws(&out)
+}
+
+/// Elements whose content is never the page's own text.
+fn is_chrome(name: &str, element: &scraper::node::Element, in_article: bool) -> bool {
+    let role = element.attr("role").unwrap_or("");
+    matches!(
+        name,
+        "nav"
+            | "aside"
+            | "script"
+            | "style"
+            | "form"
+            | "noscript"
+            | "template"
+            | "svg"
+            | "iframe"
+            | "button"
+            | "select"
+            | "textarea"
+            | "object"
+            | "canvas"
+            | "head"
+            | "dialog"
+            | "menu"
+    ) || (!in_article && matches!(name, "header" | "footer"))
+        || matches!(role, "navigation" | "banner" | "contentinfo" | "complementary" | "search" | "menu" | "dialog")
+        || element.attr("hidden").is_some()
+        || element.attr("aria-hidden") == Some("true")
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Open {
+    Paragraph,
+    Heading(u8),
+    Item(u8),
+}
+
+struct Table {
+    header: Option<Vec<String>>,
+    cells: Vec<String>,
+    cell_is_header: Vec<bool>,
+    in_head: bool,
+    rows: usize,
+}
+
+struct Walker<'s> {
+    sink: &'s mut Sink,
+    buf: String,
+    open: Open,
+    /// Depth inside skipped elements (counting every element below the skipped one).
+    skip: usize,
+    /// Inside `<article>`/`<main>` a `<header>` is the article's own title block, worth keeping.
+    article: usize,
+    lists: u8,
+    pre: usize,
+    tables: Vec<Table>,
+    cell: Option<String>,
+    question: Option<String>,
+}
+
+impl<'s> Walker<'s> {
+    fn new(sink: &'s mut Sink, root: NodeRef<'_, Node>) -> Self {
+        let root_is_article = root.value().as_element().is_some_and(|e| matches!(e.name(), "main" | "article"));
+        Walker {
+            sink,
+            buf: String::new(),
+            open: Open::Paragraph,
+            skip: 0,
+            article: usize::from(root_is_article),
+            lists: 0,
+            pre: 0,
+            tables: Vec::new(),
+            cell: None,
+            question: None,
+        }
+    }
+
+    fn walk(mut self, root: NodeRef<'_, Node>) -> Result<(), Halt> {
+        for edge in root.traverse() {
+            self.sink.tick()?;
+            match edge {
+                Edge::Open(node) => match node.value() {
+                    Node::Element(e) => {
+                        let name = e.name();
+                        if self.skip > 0 || is_chrome(name, e, self.article > 0) {
+                            self.skip += 1;
+                            continue;
+                        }
+                        self.open_element(name)?;
+                    }
+                    Node::Text(t) if self.skip == 0 => self.target().push_str(t),
+                    _ => {}
+                },
+                Edge::Close(node) => {
+                    if let Node::Element(e) = node.value() {
+                        if self.skip > 0 {
+                            self.skip -= 1;
+                            continue;
+                        }
+                        self.close_element(e.name())?;
+                    }
+                }
+            }
+        }
+        self.flush()
+    }
+
+    /// Where text goes now: the open table cell, else the block being built.
+    fn target(&mut self) -> &mut String {
+        match self.cell.as_mut() {
+            Some(cell) => cell,
+            None => &mut self.buf,
+        }
+    }
+
+    fn open_element(&mut self, name: &str) -> Result<(), Halt> {
+        if self.tables.len() > 1 && matches!(name, "tr" | "td" | "th") {
+            // A table nested in a cell reads as text of that cell.
+            self.target().push(' ');
+            return Ok(());
+        }
+        match name {
+            "article" | "main" => {
+                self.article += 1;
+                self.block()?;
+            }
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                self.block()?;
+                if self.cell.is_none() {
+                    self.open = Open::Heading(name.as_bytes()[1] - b'0');
+                }
+            }
+            "ul" | "ol" => {
+                self.block()?;
+                self.lists = self.lists.saturating_add(1);
+            }
+            "li" => {
+                self.block()?;
+                if self.cell.is_none() {
+                    self.open = Open::Item(self.lists.saturating_sub(1));
+                }
+            }
+            "pre" => {
+                self.block()?;
+                self.pre += 1;
+            }
+            "br" => self.target().push('\n'),
+            "table" => {
+                self.block()?;
+                self.tables.push(Table {
+                    header: None,
+                    cells: vec![],
+                    cell_is_header: vec![],
+                    in_head: false,
+                    rows: 0,
+                });
+            }
+            "thead" => {
+                if let Some(t) = self.tables.last_mut() {
+                    t.in_head = true;
+                }
+            }
+            "tr" => {
+                if let Some(t) = self.tables.last_mut() {
+                    t.cells.clear();
+                    t.cell_is_header.clear();
+                }
+            }
+            "td" | "th" if !self.tables.is_empty() => {
+                self.cell = Some(String::new());
+                if let Some(t) = self.tables.last_mut() {
+                    t.cell_is_header.push(name == "th");
+                }
+            }
+            "dt" | "dd" => self.block()?,
+            _ if is_block(name) => self.block()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn close_element(&mut self, name: &str) -> Result<(), Halt> {
+        if self.tables.len() > 1 && matches!(name, "tr" | "td" | "th") {
+            self.target().push(' ');
+            return Ok(());
+        }
+        match name {
+            "article" | "main" => {
+                self.block()?;
+                self.article = self.article.saturating_sub(1);
+            }
+            "ul" | "ol" => {
+                self.block()?;
+                self.lists = self.lists.saturating_sub(1);
+                // Text after a nested list still belongs to the enclosing item.
+                self.open = if self.lists > 0 { Open::Item(self.lists - 1) } else { Open::Paragraph };
+            }
+            "pre" => {
+                if self.cell.is_none() {
+                    self.sink.code(&self.buf)?;
+                    self.buf.clear();
+                }
+                self.pre = self.pre.saturating_sub(1);
+            }
+            "td" | "th" => {
+                if let (Some(cell), Some(t)) = (self.cell.take(), self.tables.last_mut()) {
+                    t.cells.push(normalize_ws(&cell));
+                }
+            }
+            "thead" => {
+                if let Some(t) = self.tables.last_mut() {
+                    t.in_head = false;
+                }
+            }
+            "tr" => self.end_row()?,
+            "table" => {
+                if let Some(t) = self.tables.pop()
+                    && t.rows == 0
+                    && let Some(header) = t.header
+                {
+                    self.sink.table_row(render_row(None, &header), None)?;
+                }
+            }
+            "dt" => {
+                self.question = Some(normalize_ws(&self.buf));
+                self.buf.clear();
+            }
+            "dd" => match self.question.take() {
+                Some(q) if !q.is_empty() => {
+                    let answer = std::mem::take(&mut self.buf);
+                    self.sink.faq(&q, &answer)?;
+                }
+                _ => self.flush()?,
+            },
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "li" => self.block()?,
+            _ if is_block(name) => self.block()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn end_row(&mut self) -> Result<(), Halt> {
+        let Some(t) = self.tables.last_mut() else { return Ok(()) };
+        let cells = std::mem::take(&mut t.cells);
+        if cells.iter().all(|c| c.is_empty()) {
+            return Ok(());
+        }
+        let all_th = !t.cell_is_header.is_empty() && t.cell_is_header.iter().all(|&h| h);
+        if t.header.is_none() && t.rows == 0 && (t.in_head || all_th) {
+            t.header = Some(cells);
+            return Ok(());
+        }
+        t.rows += 1;
+        let row = render_row(t.header.as_deref(), &cells);
+        self.sink.table_row(row, None)
+    }
+
+    /// A block boundary: inside a cell it is just a space; elsewhere the pending text is emitted.
+    fn block(&mut self) -> Result<(), Halt> {
+        match self.cell.as_mut() {
+            Some(cell) => {
+                cell.push(' ');
+                Ok(())
+            }
+            None => self.flush(),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), Halt> {
+        if self.pre > 0 {
+            // Text in <pre> keeps its layout and is emitted when the <pre> closes.
+            return Ok(());
+        }
+        let result = match self.open {
+            Open::Heading(level) => self.sink.heading(level, &self.buf, None),
+            Open::Item(depth) => self.sink.list_item(depth, &self.buf, None),
+            Open::Paragraph => self.sink.paragraph(&self.buf, None),
+        };
+        self.buf.clear();
+        // After a heading or item closes, loose text is a paragraph, or the rest of the
+        // enclosing list item.
+        self.open = if self.lists > 0 && matches!(self.open, Open::Item(_)) { self.open } else { Open::Paragraph };
+        result
+    }
+}
+
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "section"
+            | "blockquote"
+            | "address"
+            | "figure"
+            | "figcaption"
+            | "center"
+            | "dl"
+            | "details"
+            | "summary"
+            | "hr"
+            | "body"
+            | "header"
+            | "footer"
+            | "caption"
+    )
+}

@@ -1,0 +1,207 @@
+//! Every supported format, from real files the tests build, through detect -> extract -> chunk.
+
+mod support;
+
+use switchboard_ingest::{BlockKind, ChunkKind, ChunkOptions, Format, Limits, chunk, detect, extract};
+
+fn texts(doc: &switchboard_ingest::Extracted) -> Vec<String> {
+    doc.blocks
+        .iter()
+        .map(|b| match &b.kind {
+            BlockKind::Heading { level, text } => format!("h{level}:{text}"),
+            BlockKind::Paragraph { text } => format!("p:{text}"),
+            BlockKind::ListItem { depth, text } => format!("li{depth}:{text}"),
+            BlockKind::TableRow { text } => format!("tr:{text}"),
+            BlockKind::Faq { question, answer } => format!("faq:{question} => {answer}"),
+            BlockKind::Code { text } => format!("code:{text}"),
+        })
+        .collect()
+}
+
+fn run(bytes: &[u8], name: &str) -> switchboard_ingest::Extracted {
+    let format = detect(bytes, Some(name), None).unwrap();
+    extract(format, bytes, &Limits::default()).unwrap()
+}
+
+#[test]
+fn docx_headings_lists_tables_and_title() {
+    let styles = format!(
+        r#"<?xml version="1.0"?><w:styles xmlns:w="{}"><w:style w:type="paragraph" w:styleId="berschrift1"><w:name w:val="heading 1"/></w:style><w:style w:type="paragraph" w:styleId="Custom2"><w:name w:val="My heading"/><w:basedOn w:val="Heading2"/></w:style></w:styles>"#,
+        support::W_NS
+    );
+    let body = [
+        support::styled("Title", "Store policies"),
+        support::styled("berschrift1", "Returns"),
+        support::para("You can return items within 30 days &amp; get a refund."),
+        support::styled("Custom2", "EU"),
+        support::list_item(0, "Unused items"),
+        support::list_item(1, "With the receipt"),
+        support::table(&[&["Plan", "Price"], &["Basic", "10 EUR"], &["Pro", "20 EUR"]]),
+    ]
+    .concat();
+    let bytes = support::docx(&body, &[("word/styles.xml", styles.as_bytes())]);
+    let doc = run(&bytes, "policies.docx");
+    assert_eq!(doc.format, Format::Docx);
+    assert_eq!(doc.title.as_deref(), Some("Store policies"));
+    assert_eq!(
+        texts(&doc),
+        [
+            "h1:Returns",
+            "p:You can return items within 30 days & get a refund.",
+            "h2:EU",
+            "li0:Unused items",
+            "li1:With the receipt",
+            "tr:Plan: Basic | Price: 10 EUR",
+            "tr:Plan: Pro | Price: 20 EUR",
+        ]
+    );
+    let chunks = chunk(&doc, &ChunkOptions::default());
+    assert_eq!(chunks.last().unwrap().display_path(), "Returns > EU");
+    assert!(chunks.last().unwrap().text.contains("Plan: Pro | Price: 20 EUR"));
+}
+
+#[test]
+fn pdf_pages_headings_and_table_rows() {
+    let page1 = vec![
+        (20.0, 72.0, 780.0, "Shipping"),
+        (11.0, 72.0, 750.0, "We ship to every country in the EU. Orders leave the"),
+        (11.0, 72.0, 736.0, "warehouse within two working days."),
+        (11.0, 72.0, 700.0, "Country"),
+        (11.0, 250.0, 700.0, "Days"),
+        (11.0, 400.0, 700.0, "Cost"),
+        (11.0, 72.0, 686.0, "Germany"),
+        (11.0, 250.0, 686.0, "2"),
+        (11.0, 400.0, 686.0, "4.90 EUR"),
+        (11.0, 72.0, 672.0, "France"),
+        (11.0, 250.0, 672.0, "3"),
+        (11.0, 400.0, 672.0, "6.90 EUR"),
+    ];
+    let page2 = vec![
+        (16.0, 72.0, 780.0, "Returns"),
+        (11.0, 72.0, 750.0, "Returns are free within 30 days of delivery."),
+        (11.0, 72.0, 720.0, "- Keep the original packaging"),
+    ];
+    let bytes = support::pdf(&[page1, page2]);
+    let doc = run(&bytes, "handbook.pdf");
+    assert_eq!(doc.page_count, Some(2));
+    assert_eq!(doc.title.as_deref(), Some("Shipping handbook"));
+    assert_eq!(
+        texts(&doc),
+        [
+            "h1:Shipping",
+            "p:We ship to every country in the EU. Orders leave the warehouse within two working days.",
+            "tr:Country: Germany | Days: 2 | Cost: 4.90 EUR",
+            "tr:Country: France | Days: 3 | Cost: 6.90 EUR",
+            "h2:Returns",
+            "p:Returns are free within 30 days of delivery.",
+            "li0:Keep the original packaging",
+        ]
+    );
+    let pages: Vec<Option<u32>> = doc.blocks.iter().map(|b| b.page).collect();
+    assert_eq!(pages, [Some(1), Some(1), Some(1), Some(1), Some(2), Some(2), Some(2)]);
+    let chunks = chunk(&doc, &ChunkOptions::default());
+    let returns = chunks.iter().find(|c| c.display_path() == "Shipping > Returns").unwrap();
+    assert_eq!(returns.page, Some(2));
+}
+
+#[test]
+fn html_main_content_without_chrome() {
+    let html = r#"<!DOCTYPE html><html><head><title>Help centre</title><style>p{color:red}</style>
+        <script>var secret = "do not index";</script></head><body>
+        <header><a href="/">Logo</a> Sign in</header>
+        <nav><ul><li>Home</li><li>Pricing</li></ul></nav>
+        <div class="content"><h1>Returns</h1><p>Send it back   within <b>30 days</b>.</p>
+        <h2>EU</h2><ul><li>Free returns<ul><li>Inside the EU</li></ul></li><li>Refund in 5 days</li></ul>
+        <table><thead><tr><th>Plan</th><th>Price</th></tr></thead><tbody><tr><td>Pro</td><td>20 EUR</td></tr></tbody></table>
+        <dl><dt>Can I exchange?</dt><dd>Yes, once.</dd></dl>
+        <form><label>Email</label><input name="e"><button>Subscribe</button></form></div>
+        <aside>Related posts</aside><footer>Copyright 2024 Example Ltd</footer></body></html>"#;
+    let doc = run(html.as_bytes(), "help.html");
+    assert_eq!(doc.title.as_deref(), Some("Help centre"));
+    assert_eq!(
+        texts(&doc),
+        [
+            "h1:Returns",
+            "p:Send it back within 30 days.",
+            "h2:EU",
+            "li0:Free returns",
+            "li1:Inside the EU",
+            "li0:Refund in 5 days",
+            "tr:Plan: Pro | Price: 20 EUR",
+            "faq:Can I exchange? => Yes, once.",
+        ]
+    );
+}
+
+#[test]
+fn markdown_nested_headings_table_and_code() {
+    let md = "# Returns\n\nIntro text.\n\n## EU\n\n### Time limits\n\nYou have **30 days**.\n\n- one\n  - nested\n- two\n\n| Plan | Price |\n|------|-------|\n| Pro  | 20    |\n\n```\nlet x = 1;\n```\n";
+    let doc = run(md.as_bytes(), "returns.md");
+    assert_eq!(
+        texts(&doc),
+        [
+            "h1:Returns",
+            "p:Intro text.",
+            "h2:EU",
+            "h3:Time limits",
+            "p:You have 30 days.",
+            "li0:one",
+            "li1:nested",
+            "li0:two",
+            "tr:Plan: Pro | Price: 20",
+            "code:let x = 1;",
+        ]
+    );
+    let chunks = chunk(&doc, &ChunkOptions::default());
+    assert_eq!(chunks[1].display_path(), "Returns > EU > Time limits");
+    assert!(chunks[1].text.starts_with("You have 30 days.\n- one\n  - nested"), "{}", chunks[1].text);
+}
+
+#[test]
+fn csv_faq_with_and_without_header() {
+    let with_header = "Answer,Question\n\"Within 30 days, with receipt.\",How long do I have to return?\nYes,Do you ship to Norway?\n,Missing answer\n";
+    let doc = run(with_header.as_bytes(), "faq.csv");
+    assert_eq!(
+        texts(&doc),
+        ["faq:How long do I have to return? => Within 30 days, with receipt.", "faq:Do you ship to Norway? => Yes"]
+    );
+    assert_eq!(doc.warnings.len(), 1, "{:?}", doc.warnings);
+    let chunks = chunk(&doc, &ChunkOptions::default());
+    assert_eq!(chunks.len(), 2);
+    assert!(chunks.iter().all(|c| c.kind == ChunkKind::Faq));
+    assert_eq!(chunks[1].text, "Q: Do you ship to Norway?\nA: Yes");
+
+    let bare = "Do you ship abroad?;Yes, to the EU.\nCan I pay by invoice?;Only business customers.\n";
+    let doc = run(bare.as_bytes(), "faq.csv");
+    assert_eq!(doc.blocks.len(), 2);
+}
+
+#[test]
+fn text_paragraphs_split_on_blank_lines() {
+    let doc = run(b"First line\ncontinues here.\n\n\nSecond paragraph.\n", "notes.txt");
+    assert_eq!(texts(&doc), ["p:First line continues here.", "p:Second paragraph."]);
+}
+
+#[test]
+fn chunks_overlap_within_a_section_and_carry_hashes() {
+    let sentences: Vec<String> = (0..60).map(|i| format!("Sentence number {i} talks about delivery times.")).collect();
+    let md = format!("# Delivery\n\n{}\n", sentences.join(" "));
+    let doc = run(md.as_bytes(), "d.md");
+    let options = ChunkOptions { target_tokens: 60, overlap_tokens: 9, ..ChunkOptions::default() };
+    let chunks = chunk(&doc, &options);
+    assert!(chunks.len() > 3);
+    for pair in chunks.windows(2) {
+        let last_sentence = pair[0].text.rsplit_once(". ").map_or(pair[0].text.as_str(), |(_, s)| s);
+        assert!(
+            pair[1].text.starts_with(last_sentence),
+            "no overlap between {:?} and {:?}",
+            pair[0].text,
+            pair[1].text
+        );
+        assert!(pair[0].text.ends_with('.'), "split mid-sentence: {:?}", pair[0].text);
+    }
+    assert!(chunks.iter().all(|c| c.tokens <= 60));
+    let again = chunk(&doc, &options);
+    assert_eq!(chunks[0].content_hash, again[0].content_hash);
+    assert_ne!(chunks[0].content_hash, chunks[1].content_hash);
+}
