@@ -6,8 +6,9 @@
 //! Invariants:
 //! - every tenant-owned read or write takes a [`Tenant`] first; the only calls
 //!   without one are the credential look-ups that *produce* a tenant;
-//! - every mutation takes an [`AuditCtx`] and writes its audit entry in the same
-//!   transaction as the change.
+//! - every mutation of tenant data made on a person's behalf takes an [`AuditCtx`]
+//!   and writes its audit entry in the same transaction as the change (jobs are
+//!   machinery, not tenant data, and are not audited).
 
 mod error;
 mod migrations;
@@ -95,6 +96,37 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotency_abort(&self, t: &Tenant, scope: &IdempotencyScope) -> Result<()>;
     /// Deletes keys created before `before`; returns how many.
     async fn idempotency_purge(&self, before: Millis) -> Result<u64>;
+
+    // ---- knowledge collections ----
+
+    async fn create_collection(&self, t: &Tenant, a: &AuditCtx, new: &NewCollection) -> Result<Collection>;
+    async fn list_collections(&self, t: &Tenant, page: &PageRequest) -> Result<Page<Collection>>;
+    async fn get_collection(&self, t: &Tenant, id: &str) -> Result<Collection>;
+    async fn update_collection(
+        &self,
+        t: &Tenant,
+        a: &AuditCtx,
+        id: &str,
+        patch: &CollectionPatch,
+    ) -> Result<Collection>;
+    async fn delete_collection(&self, t: &Tenant, a: &AuditCtx, id: &str) -> Result<()>;
+
+    // ---- background jobs ----
+
+    async fn enqueue_job(&self, t: &Tenant, new: &NewJob) -> Result<Job>;
+    async fn get_job(&self, t: &Tenant, id: &str) -> Result<Job>;
+    /// Claims the next due job for `worker` with a lease until `now + lease_ms`.
+    /// Due: queued and `run_after <= now`, or running with an expired lease
+    /// (its worker died). Jobs that used up their attempts that way are failed
+    /// instead. Not tenant-scoped: workers serve every tenant.
+    async fn claim_job(&self, worker: &str, now: Millis, lease_ms: i64) -> Result<Option<Job>>;
+    /// Extends a held lease; false when the lease was lost (expired and re-claimed).
+    async fn renew_job_lease(&self, job: &Job, until: Millis) -> Result<bool>;
+    /// Marks a held job succeeded; false when the lease was lost.
+    async fn complete_job(&self, job: &Job) -> Result<bool>;
+    /// Records a failure of a held job: queued again at `retry_at`, or failed
+    /// for good when `retry_at` is `None`. False when the lease was lost.
+    async fn fail_job(&self, job: &Job, error: &str, retry_at: Option<Millis>) -> Result<bool>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` selects

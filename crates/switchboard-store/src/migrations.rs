@@ -30,11 +30,15 @@ impl<'s> MigrationSource<'s> for Embedded {
     }
 }
 
-pub(crate) const SQLITE: Embedded =
-    Embedded(&[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))]);
+pub(crate) const SQLITE: Embedded = Embedded(&[
+    (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
+    (2, "collections and jobs", include_str!("../migrations/sqlite/0002_collections_jobs.sql")),
+]);
 
-pub(crate) const POSTGRES: Embedded =
-    Embedded(&[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))]);
+pub(crate) const POSTGRES: Embedded = Embedded(&[
+    (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
+    (2, "collections and jobs", include_str!("../migrations/postgres/0002_collections_jobs.sql")),
+]);
 
 pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {
     Migrator::new(source).await

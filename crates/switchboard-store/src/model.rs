@@ -341,3 +341,95 @@ pub struct NewMember {
     pub password_hash: String,
     pub role: Role,
 }
+
+/// A named set of documents an agent answers from. Each collection records the
+/// embedding model its vectors come from, so that vectors of different models
+/// are never compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub embedding_model: String,
+    pub embedding_dim: i32,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCollection {
+    pub name: String,
+    pub description: String,
+    pub embedding_model: String,
+    pub embedding_dim: i32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CollectionPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [JobStatus::Queued, JobStatus::Running, JobStatus::Succeeded, JobStatus::Failed]
+            .into_iter()
+            .find(|j| j.as_str() == s)
+            .ok_or_else(|| format!("unknown job status `{s}`"))
+    }
+}
+
+/// A unit of background work. The tenant travels with the job: a worker
+/// serves every tenant, and scopes its store calls with `tenant()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub org_id: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub status: JobStatus,
+    /// How many times a worker has claimed it (a claim by a worker that died counts).
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_after: Millis,
+    pub lease_until: Option<Millis>,
+    pub leased_by: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl Job {
+    pub fn tenant(&self) -> Tenant {
+        Tenant::new(self.org_id.clone())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub max_attempts: i32,
+    pub run_after: Millis,
+}

@@ -30,4 +30,4 @@ impl PgStore {
     }
 }
 
-crate::shared::impl_store!(PgStore, sqlx::Postgres, Backend::Postgres);
+crate::shared::impl_store!(PgStore, sqlx::Postgres, Backend::Postgres, " FOR UPDATE SKIP LOCKED");

@@ -6,7 +6,7 @@
 //! `postgres.rs`.
 
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $backend:expr) => {
+    ($store:ty, $db:ty, $backend:expr, $skip_locked:literal) => {
         mod rows {
             use sqlx::Row;
 
@@ -52,6 +52,38 @@ macro_rules! impl_store {
                 })
             }
 
+            pub fn collection(r: &DbRow) -> Result<Collection, sqlx::Error> {
+                Ok(Collection {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    description: r.try_get("description")?,
+                    embedding_model: r.try_get("embedding_model")?,
+                    embedding_dim: r.try_get("embedding_dim")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
+            pub fn job(r: &DbRow) -> Result<Job, sqlx::Error> {
+                let payload: String = r.try_get("payload")?;
+                let status: String = r.try_get("status")?;
+                Ok(Job {
+                    id: r.try_get("id")?,
+                    org_id: r.try_get("org_id")?,
+                    kind: r.try_get("kind")?,
+                    payload: serde_json::from_str(&payload).map_err(|e| sqlx::Error::Decode(e.into()))?,
+                    status: status.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+                    attempts: r.try_get("attempts")?,
+                    max_attempts: r.try_get("max_attempts")?,
+                    run_after: r.try_get("run_after")?,
+                    lease_until: r.try_get("lease_until")?,
+                    leased_by: r.try_get("leased_by")?,
+                    last_error: r.try_get("last_error")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
             pub fn audit(r: &DbRow) -> Result<AuditEntry, sqlx::Error> {
                 let kind: String = r.try_get("actor_type")?;
                 let details: String = r.try_get("details")?;
@@ -77,6 +109,21 @@ macro_rules! impl_store {
 
         const API_KEY_COLUMNS: &str =
             "id, org_id, name, prefix, role, scopes, created_by, created_at, last_used_at, revoked_at";
+
+        const COLLECTION_COLUMNS: &str =
+            "id, name, description, embedding_model, embedding_dim, created_at, updated_at";
+
+        const JOB_COLUMNS: &str = "id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
+             lease_until, leased_by, last_error, created_at, updated_at";
+
+        async fn fetch_collection<'e, E>(exec: E, t: &Tenant, id: &str) -> Result<Collection>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let sql = format!("SELECT {COLLECTION_COLUMNS} FROM collections WHERE org_id = $1 AND id = $2");
+            let row = sqlx::query(&sql).bind(t.org_id()).bind(id).fetch_optional(exec).await?;
+            Ok(rows::collection(&row.ok_or(StoreError::NotFound)?)?)
+        }
 
         /// Writes one audit entry inside the caller's transaction.
         async fn audit(
@@ -620,6 +667,191 @@ macro_rules! impl_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected())
+            }
+
+            async fn create_collection(&self, t: &Tenant, a: &AuditCtx, new: &NewCollection) -> Result<Collection> {
+                let mut tx = self.begin_write().await?;
+                let id = new_id();
+                let now = now_millis();
+                sqlx::query(
+                    "INSERT INTO collections (id, org_id, name, description, embedding_model, embedding_dim, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                )
+                .bind(&id)
+                .bind(t.org_id())
+                .bind(&new.name)
+                .bind(&new.description)
+                .bind(&new.embedding_model)
+                .bind(new.embedding_dim)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::unique(e, "a collection with this name exists"))?;
+                audit(&mut tx, t, a, "collection.create", ("collection", &id), serde_json::json!({"name": new.name}))
+                    .await?;
+                let collection = fetch_collection(&mut *tx, t, &id).await?;
+                tx.commit().await?;
+                Ok(collection)
+            }
+
+            async fn list_collections(&self, t: &Tenant, page: &PageRequest) -> Result<Page<Collection>> {
+                let sql = format!(
+                    "SELECT {COLLECTION_COLUMNS} FROM collections WHERE org_id = $1 AND ($2 IS NULL OR id > $2) \
+                     ORDER BY id LIMIT $3"
+                );
+                let found = sqlx::query(&sql)
+                    .bind(t.org_id())
+                    .bind(&page.after)
+                    .bind(i64::from(page.limit) + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let items = found.iter().map(rows::collection).collect::<Result<Vec<_>, _>>()?;
+                Ok(page.finish(items, |c| &c.id))
+            }
+
+            async fn get_collection(&self, t: &Tenant, id: &str) -> Result<Collection> {
+                fetch_collection(&self.pool, t, id).await
+            }
+
+            async fn update_collection(
+                &self,
+                t: &Tenant,
+                a: &AuditCtx,
+                id: &str,
+                patch: &CollectionPatch,
+            ) -> Result<Collection> {
+                let mut tx = self.begin_write().await?;
+                let before = fetch_collection(&mut *tx, t, id).await?;
+                let name = patch.name.clone().unwrap_or(before.name);
+                let description = patch.description.clone().unwrap_or(before.description);
+                sqlx::query(
+                    "UPDATE collections SET name = $1, description = $2, updated_at = $3 WHERE org_id = $4 AND id = $5",
+                )
+                .bind(&name)
+                .bind(&description)
+                .bind(now_millis())
+                .bind(t.org_id())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::unique(e, "a collection with this name exists"))?;
+                let details = serde_json::json!({"name": name, "description": description});
+                audit(&mut tx, t, a, "collection.update", ("collection", id), details).await?;
+                let collection = fetch_collection(&mut *tx, t, id).await?;
+                tx.commit().await?;
+                Ok(collection)
+            }
+
+            async fn delete_collection(&self, t: &Tenant, a: &AuditCtx, id: &str) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let before = fetch_collection(&mut *tx, t, id).await?;
+                sqlx::query("DELETE FROM collections WHERE org_id = $1 AND id = $2")
+                    .bind(t.org_id())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit(&mut tx, t, a, "collection.delete", ("collection", id), serde_json::json!({"name": before.name}))
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn enqueue_job(&self, t: &Tenant, new: &NewJob) -> Result<Job> {
+                let id = new_id();
+                let now = now_millis();
+                sqlx::query(
+                    "INSERT INTO jobs (id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7)",
+                )
+                .bind(&id)
+                .bind(t.org_id())
+                .bind(&new.kind)
+                .bind(new.payload.to_string())
+                .bind(new.max_attempts.max(1))
+                .bind(new.run_after)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                self.get_job(t, &id).await
+            }
+
+            async fn get_job(&self, t: &Tenant, id: &str) -> Result<Job> {
+                let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE org_id = $1 AND id = $2");
+                let row = sqlx::query(&sql).bind(t.org_id()).bind(id).fetch_optional(&self.pool).await?;
+                Ok(rows::job(&row.ok_or(StoreError::NotFound)?)?)
+            }
+
+            async fn claim_job(&self, worker: &str, now: Millis, lease_ms: i64) -> Result<Option<Job>> {
+                // Jobs whose workers died holding them as often as they may be
+                // tried end here, with the reason, instead of looping forever.
+                sqlx::query(
+                    "UPDATE jobs SET status = 'failed', updated_at = $1, lease_until = NULL, \
+                     last_error = COALESCE(last_error || '; ', '') || 'abandoned: the worker stopped while running it ' \
+                     || attempts || ' times' \
+                     WHERE status = 'running' AND lease_until < $1 AND attempts >= max_attempts",
+                )
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                let sql = format!(
+                    "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, leased_by = $2, \
+                     updated_at = $3 WHERE id = (SELECT id FROM jobs WHERE (status = 'queued' AND run_after <= $3) \
+                     OR (status = 'running' AND lease_until < $3) ORDER BY run_after, id LIMIT 1{}) \
+                     RETURNING {JOB_COLUMNS}",
+                    $skip_locked
+                );
+                let row = sqlx::query(&sql).bind(now + lease_ms).bind(worker).bind(now).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(rows::job).transpose()?)
+            }
+
+            async fn renew_job_lease(&self, job: &Job, until: Millis) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE jobs SET lease_until = $1, updated_at = $2 WHERE id = $3 AND status = 'running' \
+                     AND leased_by = $4 AND attempts = $5",
+                )
+                .bind(until)
+                .bind(now_millis())
+                .bind(&job.id)
+                .bind(&job.leased_by)
+                .bind(job.attempts)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn complete_job(&self, job: &Job) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE jobs SET status = 'succeeded', lease_until = NULL, updated_at = $1 WHERE id = $2 \
+                     AND status = 'running' AND leased_by = $3 AND attempts = $4",
+                )
+                .bind(now_millis())
+                .bind(&job.id)
+                .bind(&job.leased_by)
+                .bind(job.attempts)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn fail_job(&self, job: &Job, error: &str, retry_at: Option<Millis>) -> Result<bool> {
+                let (status, run_after) = match retry_at {
+                    Some(at) if job.attempts < job.max_attempts => ("queued", at),
+                    _ => ("failed", job.run_after),
+                };
+                let done = sqlx::query(
+                    "UPDATE jobs SET status = $1, run_after = $2, last_error = $3, lease_until = NULL, updated_at = $4 \
+                     WHERE id = $5 AND status = 'running' AND leased_by = $6 AND attempts = $7",
+                )
+                .bind(status)
+                .bind(run_after)
+                .bind(error)
+                .bind(now_millis())
+                .bind(&job.id)
+                .bind(&job.leased_by)
+                .bind(job.attempts)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
         }
 

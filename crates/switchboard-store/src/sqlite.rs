@@ -85,7 +85,7 @@ impl SqliteStore {
     }
 }
 
-crate::shared::impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite);
+crate::shared::impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, "");
 
 #[cfg(test)]
 mod tests {

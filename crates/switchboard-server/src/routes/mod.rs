@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod audit;
+mod collections;
 pub mod dto;
 mod health;
 mod members;
@@ -31,6 +32,7 @@ use crate::state::AppState;
         (name = "auth", description = "Dashboard login and the caller's identity"),
         (name = "organization", description = "The organization, billing settings and audit log"),
         (name = "team", description = "Members and API keys"),
+        (name = "knowledge", description = "Collections of documents agents answer from"),
         (name = "operations", description = "Health and the API description"),
     )
 )]
@@ -66,6 +68,7 @@ pub fn all() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(members::router())
         .merge(api_keys::router())
         .merge(audit::router())
+        .merge(collections::router())
         .routes(routes!(openapi_json))
         .split_for_parts();
     let json = Arc::new(serde_json::to_value(&spec).unwrap_or_default());

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod cli;
+mod collections;
 mod errors;
 mod health;
 mod helpers;

@@ -33,6 +33,13 @@ async fn each_role_can_do_exactly_what_the_matrix_says() {
         let spare: Value = app.post("/v1/api-keys", &app.a.key, &json!({"name": "spare"})).await.json().await.unwrap();
         let spare = spare["id"].as_str().unwrap();
         let email = format!("new-{role}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let collection: Value = app
+            .post("/v1/collections", &app.a.key, &json!({"name": format!("kb for {role}")}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let collection = collection["id"].as_str().unwrap();
         let cases = [
             case(Method::GET, "/v1/org", None, EVERYONE),
             case(Method::GET, "/v1/me", None, EVERYONE),
@@ -54,6 +61,11 @@ async fn each_role_can_do_exactly_what_the_matrix_says() {
             ),
             case(Method::PATCH, format!("/v1/users/{victim}"), Some(json!({"role": "agent"})), MANAGERS),
             case(Method::DELETE, format!("/v1/users/{victim}"), None, MANAGERS),
+            case(Method::GET, "/v1/collections", None, EVERYONE),
+            case(Method::GET, format!("/v1/collections/{collection}"), None, EVERYONE),
+            case(Method::POST, "/v1/collections", Some(json!({"name": format!("new kb by {role}")})), MANAGERS),
+            case(Method::PATCH, format!("/v1/collections/{collection}"), Some(json!({"description": "d"})), MANAGERS),
+            case(Method::DELETE, format!("/v1/collections/{collection}"), None, MANAGERS),
         ];
         for c in cases {
             let mut req = app.request(c.method.clone(), &c.path, key);
