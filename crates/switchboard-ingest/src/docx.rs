@@ -457,3 +457,38 @@ fn table_lines(table: Table) -> Vec<String> {
         std::iter::once(first).chain(rest).map(|r| render_row(None, &r)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::Limits;
+
+    /// The bound that matters for memory: however much a stream would inflate to, the reader
+    /// stops at most one 64 KiB step past the limit.
+    #[test]
+    fn bounded_reader_inflates_at_most_one_step_past_the_limit() {
+        let bomb = zeros_zip(64 << 20);
+        let limit = 1 << 20;
+        let mut inflated = Inflated { limit, total: 0 };
+        let sink = Sink::new(&Limits::default(), Format::Docx);
+        let mut archive = ZipArchive::new(Cursor::new(&bomb[..])).unwrap();
+        let file = archive.by_name("word/document.xml").unwrap();
+        let err = read_bounded(file, &mut inflated, &sink).unwrap_err();
+        assert!(matches!(err, Halt::Failed(ExtractError::InflatedTooLarge { .. })));
+        assert!(inflated.total > limit && inflated.total <= limit + 64 * 1024, "inflated {}", inflated.total);
+    }
+
+    /// A ZIP holding `size` zero bytes as `word/document.xml`, written with the zip crate.
+    fn zeros_zip(size: usize) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+        zip.start_file("word/document.xml", options).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..size >> 20 {
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+}

@@ -13,11 +13,22 @@ use scraper::{Html, HtmlTreeSink, Node};
 
 use crate::limits::{Halt, Sink};
 use crate::model::{normalize_ws, render_row};
+use crate::{ExtractError, Format};
 
 /// Bytes handed to the parser between two deadline checks.
 const FEED_BYTES: usize = 64 * 1024;
 
+/// Deeper element nesting is refused. The HTML tree builder checks element scopes by scanning
+/// the stack of open elements, so parsing time grows with depth times tags: 100k nested `<div>`s
+/// take tens of seconds. Chromium stops nesting at 512; real pages stay well below 100.
+const MAX_DEPTH: usize = 1_024;
+
 pub(crate) fn extract(text: &str, sink: &mut Sink) -> Result<(), Halt> {
+    let depth = nesting_depth(text);
+    if depth > MAX_DEPTH {
+        let reason = format!("its elements nest more than {MAX_DEPTH} levels deep");
+        return Err(ExtractError::refused(Format::Html, reason).into());
+    }
     let html = parse(text, sink)?;
     let title = html.tree.nodes().find(|n| matches!(n.value(), Node::Element(e) if e.name() == "title"));
     sink.title = title.map(|t| text_of(t));
@@ -374,4 +385,45 @@ fn is_block(name: &str) -> bool {
             | "footer"
             | "caption"
     )
+}
+
+/// A one-pass estimate of how deep elements nest, to refuse pathological pages before the tree
+/// builder sees them. Written by hand because it must be cheaper than parsing: it counts start
+/// and end tags of elements that need an end tag and ignores void elements, self-closing tags and
+/// elements whose end tag is optional (an unclosed `<p>` or `<li>` does not nest). It can only
+/// over-count where a page leaves required end tags out, which real pages do not do a thousand
+/// levels deep.
+fn nesting_depth(text: &str) -> usize {
+    const NO_DEPTH: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
+        "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot", "colgroup",
+        "caption", "rt", "rp", "html", "head", "body",
+    ];
+    let bytes = text.as_bytes();
+    let (mut depth, mut max) = (0usize, 0usize);
+    for at in memchr::memchr_iter(b'<', bytes) {
+        let rest = &bytes[at + 1..];
+        let (closing, rest) = match rest.first() {
+            Some(b'/') => (true, &rest[1..]),
+            _ => (false, rest),
+        };
+        let len = rest.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        if len == 0 || !rest[0].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = std::str::from_utf8(&rest[..len]).unwrap_or("").to_ascii_lowercase();
+        if NO_DEPTH.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        let self_closing = memchr::memchr(b'>', rest).is_some_and(|end| end > 0 && rest[end - 1] == b'/');
+        if !self_closing {
+            depth += 1;
+            max = max.max(depth);
+        }
+    }
+    max
 }

@@ -52,6 +52,7 @@ pub(crate) fn extract(bytes: &[u8], sink: &mut Sink) -> Result<(), Halt> {
 
     let mut lines = Vec::new();
     let mut glyph_budget = sink.remaining_chars();
+    let mut full = false;
     for &page in pages.keys() {
         sink.check_deadline()?;
         let mut device = Device::new(page, glyph_budget, sink);
@@ -61,6 +62,7 @@ pub(crate) fn extract(bytes: &[u8], sink: &mut Sink) -> Result<(), Halt> {
             device.end_line();
             lines.append(&mut device.lines);
             if matches!(halt, Halt::Full) {
+                full = true;
                 break;
             }
             return Err(halt);
@@ -74,9 +76,8 @@ pub(crate) fn extract(bytes: &[u8], sink: &mut Sink) -> Result<(), Halt> {
         glyph_budget = glyph_budget.saturating_sub(device.glyphs);
         lines.append(&mut device.lines);
     }
-    let truncated = glyph_budget == 0;
     emit_blocks(&lines, sink)?;
-    if truncated { Err(Halt::Full) } else { Ok(()) }
+    if full { Err(Halt::Full) } else { Ok(()) }
 }
 
 /// Runs a third-party call, turning a panic into a "corrupt" error. A last resort: pdf-extract
