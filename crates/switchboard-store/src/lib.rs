@@ -14,6 +14,7 @@ mod error;
 mod migrations;
 pub mod model;
 mod postgres;
+mod search;
 mod shared;
 mod sqlite;
 
@@ -127,6 +128,39 @@ pub trait Store: Send + Sync + 'static {
     /// Records a failure of a held job: queued again at `retry_at`, or failed
     /// for good when `retry_at` is `None`. False when the lease was lost.
     async fn fail_job(&self, job: &Job, error: &str, retry_at: Option<Millis>) -> Result<bool>;
+
+    // ---- documents ----
+
+    /// Records an upload as the next version of its source (by `source_key`)
+    /// and queues its ingestion job in the same transaction, so a document is
+    /// never queued without work to do. An upload identical to the latest
+    /// version that did not fail queues nothing.
+    async fn add_document_version(
+        &self,
+        t: &Tenant,
+        a: &AuditCtx,
+        collection_id: &str,
+        new: &NewDocumentVersion,
+        job_max_attempts: i32,
+    ) -> Result<AddedDocument>;
+    async fn get_document(&self, t: &Tenant, id: &str) -> Result<Document>;
+    async fn list_documents(&self, t: &Tenant, collection_id: &str, page: &PageRequest) -> Result<Page<Document>>;
+    /// Deletes the document with every version, chunk, vector and stored file.
+    async fn delete_document(&self, t: &Tenant, a: &AuditCtx, id: &str) -> Result<()>;
+    async fn version_to_ingest(&self, t: &Tenant, version_id: &str) -> Result<VersionToIngest>;
+    async fn set_version_processing(&self, t: &Tenant, version_id: &str) -> Result<()>;
+    /// Replaces the version's chunks (a retried job never duplicates them) and,
+    /// if it is newer than the live one, makes it live, all in one transaction.
+    async fn publish_version(&self, t: &Tenant, version_id: &str, chunks: &[NewChunk]) -> Result<Document>;
+    async fn fail_version(&self, t: &Tenant, version_id: &str, error: &str) -> Result<()>;
+    async fn count_chunks(&self, t: &Tenant, document_id: &str) -> Result<i64>;
+
+    // ---- search (live versions only) ----
+
+    /// Full-text search, best first.
+    async fn search_text(&self, t: &Tenant, scope: &SearchScope, query: &str) -> Result<Vec<ChunkHit>>;
+    /// Nearest chunks by cosine similarity, best first.
+    async fn search_vector(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` selects

@@ -433,3 +433,130 @@ pub struct NewJob {
     pub max_attempts: i32,
     pub run_after: Millis,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    Queued,
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl DocumentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::Queued => "queued",
+            DocumentStatus::Processing => "processing",
+            DocumentStatus::Ready => "ready",
+            DocumentStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for DocumentStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [DocumentStatus::Queued, DocumentStatus::Processing, DocumentStatus::Ready, DocumentStatus::Failed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| format!("unknown document status `{s}`"))
+    }
+}
+
+/// One source in a collection (a file, a text, an FAQ list, a web page). Each
+/// upload of the same source is a new version; `live_version_id` is the one
+/// search answers from, switched atomically when a new version is ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub id: String,
+    pub collection_id: String,
+    pub source_key: String,
+    /// `file`, `text`, `faq` or `url`.
+    pub source_kind: String,
+    pub title: String,
+    pub url: Option<String>,
+    /// The state of the latest version.
+    pub status: DocumentStatus,
+    pub error: Option<String>,
+    pub latest_version: i32,
+    pub live_version_id: Option<String>,
+    pub chunk_count: i32,
+    pub content_hash: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A new upload of a source.
+#[derive(Debug, Clone)]
+pub struct NewDocumentVersion {
+    pub source_key: String,
+    pub source_kind: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub content_hash: String,
+    pub media_type: Option<String>,
+    pub content: Vec<u8>,
+}
+
+/// What [`Store::add_document_version`] did.
+#[derive(Debug, Clone)]
+pub struct AddedDocument {
+    pub document: Document,
+    /// The version to process, or `None` when the upload was identical to the
+    /// latest version (document-level dedupe) and nothing new was queued.
+    pub version_id: Option<String>,
+}
+
+/// A version with its raw content, for the ingestion worker.
+#[derive(Debug, Clone)]
+pub struct VersionToIngest {
+    pub version_id: String,
+    pub version: i32,
+    pub document: Document,
+    pub media_type: Option<String>,
+    pub content: Vec<u8>,
+    pub embedding_model: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChunk {
+    pub ordinal: i32,
+    /// Headings from the top, e.g. `["Returns", "EU"]`, stored as `Returns > EU`.
+    pub heading_path: String,
+    pub page: Option<i32>,
+    pub text: String,
+    pub content_hash: String,
+    pub token_count: i32,
+    pub embedding: Option<Vec<f32>>,
+}
+
+/// A chunk found by search, with the document it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkHit {
+    pub chunk_id: String,
+    pub document_id: String,
+    pub collection_id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub heading_path: String,
+    pub page: Option<i32>,
+    pub text: String,
+    /// The signal's own score (BM25 relevance, or cosine similarity).
+    pub score: f64,
+}
+
+/// Where a search looks: collections of one tenant, their live versions.
+#[derive(Debug, Clone)]
+pub struct SearchScope {
+    pub collection_ids: Vec<String>,
+    pub limit: u32,
+}
+
+pub fn embedding_to_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn embedding_from_bytes(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::model::*;
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Backend, Result, Store, StoreError, search};
 
 pub struct PgStore {
     pool: PgPool,
@@ -27,6 +27,94 @@ impl PgStore {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+}
+
+/// pgvector's text form, `[0.1,0.2,…]`, bound as text and cast in SQL, which
+/// spares a client-side vector type.
+fn vector_literal(v: &[f32]) -> String {
+    let inner: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("[{}]", inner.join(","))
+}
+
+impl PgStore {
+    async fn insert_chunk(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        t: &Tenant,
+        document: &Document,
+        version_id: &str,
+        chunk: &NewChunk,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO chunks (id, org_id, collection_id, document_id, version_id, ordinal, heading_path, page, text, \
+             content_hash, token_count, embedding, embedding_dim) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::vector, $13)",
+        )
+        .bind(new_id())
+        .bind(t.org_id())
+        .bind(&document.collection_id)
+        .bind(&document.id)
+        .bind(version_id)
+        .bind(chunk.ordinal)
+        .bind(&chunk.heading_path)
+        .bind(chunk.page)
+        .bind(&chunk.text)
+        .bind(&chunk.content_hash)
+        .bind(chunk.token_count)
+        .bind(chunk.embedding.as_deref().map(vector_literal))
+        .bind(chunk.embedding.as_ref().map(|e| e.len() as i32))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Full-text search with `ts_rank_cd` over an English tsvector (headings
+    /// weigh more); any query word may match.
+    async fn search_text_backend(&self, t: &Tenant, scope: &SearchScope, query: &str) -> Result<Vec<ChunkHit>> {
+        let terms = search::query_terms(query);
+        if terms.is_empty() || scope.collection_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT c.id AS chunk_id, c.document_id, c.collection_id, d.title, d.url, c.heading_path, c.page, c.text, \
+             ts_rank_cd(c.tsv, q)::float8 AS score \
+             FROM chunks c JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id, \
+             to_tsquery('english', $1) q \
+             WHERE c.tsv @@ q AND c.org_id = $2 AND c.collection_id IN ({}) ORDER BY score DESC LIMIT {}",
+            search::placeholders(3, scope.collection_ids.len()),
+            scope.limit
+        );
+        let mut q = sqlx::query(&sql).bind(terms.join(" | ")).bind(t.org_id());
+        for id in &scope.collection_ids {
+            q = q.bind(id);
+        }
+        let found = q.fetch_all(&self.pool).await?;
+        Ok(found.iter().map(rows::hit).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Nearest neighbours through the HNSW index of the vectors' dimension.
+    async fn search_vector_backend(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>> {
+        if scope.collection_ids.is_empty() || embedding.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The dimension is a number we computed, safe to inline; the cast must
+        // match the partial index expression for the index to be used.
+        let dim = embedding.len();
+        let sql = format!(
+            "SELECT c.id AS chunk_id, c.document_id, c.collection_id, d.title, d.url, c.heading_path, c.page, c.text, \
+             (1 - (c.embedding::vector({dim}) <=> $1::vector({dim})))::float8 AS score \
+             FROM chunks c JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id \
+             WHERE c.embedding_dim = {dim} AND c.org_id = $2 AND c.collection_id IN ({}) \
+             ORDER BY c.embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {}",
+            search::placeholders(3, scope.collection_ids.len()),
+            scope.limit
+        );
+        let mut q = sqlx::query(&sql).bind(vector_literal(embedding)).bind(t.org_id());
+        for id in &scope.collection_ids {
+            q = q.bind(id);
+        }
+        let found = q.fetch_all(&self.pool).await?;
+        Ok(found.iter().map(rows::hit).collect::<Result<Vec<_>, _>>()?)
     }
 }
 

@@ -84,6 +84,40 @@ macro_rules! impl_store {
                 })
             }
 
+            pub fn document(r: &DbRow) -> Result<Document, sqlx::Error> {
+                let status: String = r.try_get("status")?;
+                Ok(Document {
+                    id: r.try_get("id")?,
+                    collection_id: r.try_get("collection_id")?,
+                    source_key: r.try_get("source_key")?,
+                    source_kind: r.try_get("source_kind")?,
+                    title: r.try_get("title")?,
+                    url: r.try_get("url")?,
+                    status: status.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+                    error: r.try_get("error")?,
+                    latest_version: r.try_get("latest_version")?,
+                    live_version_id: r.try_get("live_version_id")?,
+                    chunk_count: r.try_get("chunk_count")?,
+                    content_hash: r.try_get("content_hash")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
+            pub fn hit(r: &DbRow) -> Result<ChunkHit, sqlx::Error> {
+                Ok(ChunkHit {
+                    chunk_id: r.try_get("chunk_id")?,
+                    document_id: r.try_get("document_id")?,
+                    collection_id: r.try_get("collection_id")?,
+                    title: r.try_get("title")?,
+                    url: r.try_get("url")?,
+                    heading_path: r.try_get("heading_path")?,
+                    page: r.try_get("page")?,
+                    text: r.try_get("text")?,
+                    score: r.try_get("score")?,
+                })
+            }
+
             pub fn audit(r: &DbRow) -> Result<AuditEntry, sqlx::Error> {
                 let kind: String = r.try_get("actor_type")?;
                 let details: String = r.try_get("details")?;
@@ -115,6 +149,29 @@ macro_rules! impl_store {
 
         const JOB_COLUMNS: &str = "id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
              lease_until, leased_by, last_error, created_at, updated_at";
+
+        const DOCUMENT_COLUMNS: &str = "id, collection_id, source_key, source_kind, title, url, status, error, \
+             latest_version, live_version_id, chunk_count, content_hash, created_at, updated_at";
+
+        async fn fetch_document<'e, E>(exec: E, t: &Tenant, id: &str) -> Result<Document>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE org_id = $1 AND id = $2");
+            let row = sqlx::query(&sql).bind(t.org_id()).bind(id).fetch_optional(exec).await?;
+            Ok(rows::document(&row.ok_or(StoreError::NotFound)?)?)
+        }
+
+        /// The document a version belongs to, and the version's number.
+        async fn version_owner(tx: &mut sqlx::Transaction<'_, $db>, t: &Tenant, version_id: &str) -> Result<(String, i32)> {
+            let row: Option<(String, i32)> =
+                sqlx::query_as("SELECT document_id, version FROM document_versions WHERE org_id = $1 AND id = $2")
+                    .bind(t.org_id())
+                    .bind(version_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            row.ok_or(StoreError::NotFound)
+        }
 
         async fn fetch_collection<'e, E>(exec: E, t: &Tenant, id: &str) -> Result<Collection>
         where
@@ -852,6 +909,275 @@ macro_rules! impl_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn add_document_version(
+                &self,
+                t: &Tenant,
+                a: &AuditCtx,
+                collection_id: &str,
+                new: &NewDocumentVersion,
+                job_max_attempts: i32,
+            ) -> Result<AddedDocument> {
+                let mut tx = self.begin_write().await?;
+                fetch_collection(&mut *tx, t, collection_id).await?;
+                let now = now_millis();
+                let existing: Option<(String,)> = sqlx::query_as(
+                    "SELECT id FROM documents WHERE org_id = $1 AND collection_id = $2 AND source_key = $3",
+                )
+                .bind(t.org_id())
+                .bind(collection_id)
+                .bind(&new.source_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (document_id, version) = match existing {
+                    Some((id,)) => {
+                        let current = fetch_document(&mut *tx, t, &id).await?;
+                        if current.content_hash == new.content_hash && current.status != DocumentStatus::Failed {
+                            tx.commit().await?;
+                            return Ok(AddedDocument { document: current, version_id: None });
+                        }
+                        let version = current.latest_version + 1;
+                        sqlx::query(
+                            "UPDATE documents SET title = $1, url = $2, status = 'queued', error = NULL, \
+                             latest_version = $3, content_hash = $4, updated_at = $5 WHERE org_id = $6 AND id = $7",
+                        )
+                        .bind(&new.title)
+                        .bind(&new.url)
+                        .bind(version)
+                        .bind(&new.content_hash)
+                        .bind(now)
+                        .bind(t.org_id())
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                        (id, version)
+                    }
+                    None => {
+                        let id = new_id();
+                        sqlx::query(
+                            "INSERT INTO documents (id, org_id, collection_id, source_key, source_kind, title, url, \
+                             status, latest_version, content_hash, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 1, $8, $9, $9)",
+                        )
+                        .bind(&id)
+                        .bind(t.org_id())
+                        .bind(collection_id)
+                        .bind(&new.source_key)
+                        .bind(&new.source_kind)
+                        .bind(&new.title)
+                        .bind(&new.url)
+                        .bind(&new.content_hash)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        (id, 1)
+                    }
+                };
+                let version_id = new_id();
+                sqlx::query(
+                    "INSERT INTO document_versions (id, org_id, document_id, version, status, content_hash, media_type, \
+                     byte_size, content, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $9)",
+                )
+                .bind(&version_id)
+                .bind(t.org_id())
+                .bind(&document_id)
+                .bind(version)
+                .bind(&new.content_hash)
+                .bind(&new.media_type)
+                .bind(new.content.len() as i64)
+                .bind(&new.content)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO jobs (id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
+                     created_at, updated_at) VALUES ($1, $2, 'ingest', $3, 'queued', 0, $4, $5, $5, $5)",
+                )
+                .bind(new_id())
+                .bind(t.org_id())
+                .bind(serde_json::json!({"version_id": version_id}).to_string())
+                .bind(job_max_attempts.max(1))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let details = serde_json::json!({"title": new.title, "version": version, "source": new.source_key});
+                audit(&mut tx, t, a, "document.upload", ("document", &document_id), details).await?;
+                let document = fetch_document(&mut *tx, t, &document_id).await?;
+                tx.commit().await?;
+                Ok(AddedDocument { document, version_id: Some(version_id) })
+            }
+
+            async fn get_document(&self, t: &Tenant, id: &str) -> Result<Document> {
+                fetch_document(&self.pool, t, id).await
+            }
+
+            async fn list_documents(&self, t: &Tenant, collection_id: &str, page: &PageRequest) -> Result<Page<Document>> {
+                fetch_collection(&self.pool, t, collection_id).await?;
+                let sql = format!(
+                    "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE org_id = $1 AND collection_id = $2 \
+                     AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
+                );
+                let found = sqlx::query(&sql)
+                    .bind(t.org_id())
+                    .bind(collection_id)
+                    .bind(&page.after)
+                    .bind(i64::from(page.limit) + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let items = found.iter().map(rows::document).collect::<Result<Vec<_>, _>>()?;
+                Ok(page.finish(items, |d| &d.id))
+            }
+
+            async fn delete_document(&self, t: &Tenant, a: &AuditCtx, id: &str) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let before = fetch_document(&mut *tx, t, id).await?;
+                // Explicit, child first, so the full-text index triggers see every chunk go.
+                for sql in [
+                    "DELETE FROM chunks WHERE org_id = $1 AND document_id = $2",
+                    "DELETE FROM document_versions WHERE org_id = $1 AND document_id = $2",
+                    "DELETE FROM documents WHERE org_id = $1 AND id = $2",
+                ] {
+                    sqlx::query(sql).bind(t.org_id()).bind(id).execute(&mut *tx).await?;
+                }
+                audit(&mut tx, t, a, "document.delete", ("document", id), serde_json::json!({"title": before.title}))
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn version_to_ingest(&self, t: &Tenant, version_id: &str) -> Result<VersionToIngest> {
+                use sqlx::Row;
+                let row = sqlx::query(
+                    "SELECT v.document_id, v.version, v.media_type, v.content, c.embedding_model \
+                     FROM document_versions v JOIN documents d ON d.id = v.document_id \
+                     JOIN collections c ON c.id = d.collection_id WHERE v.org_id = $1 AND v.id = $2",
+                )
+                .bind(t.org_id())
+                .bind(version_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let document_id: String = row.try_get("document_id")?;
+                Ok(VersionToIngest {
+                    version_id: version_id.to_owned(),
+                    version: row.try_get("version")?,
+                    media_type: row.try_get("media_type")?,
+                    content: row.try_get("content")?,
+                    embedding_model: row.try_get("embedding_model")?,
+                    document: fetch_document(&self.pool, t, &document_id).await?,
+                })
+            }
+
+            async fn set_version_processing(&self, t: &Tenant, version_id: &str) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let (document_id, version) = version_owner(&mut tx, t, version_id).await?;
+                let now = now_millis();
+                sqlx::query("UPDATE document_versions SET status = 'processing', updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(version_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE documents SET status = 'processing', updated_at = $1 WHERE id = $2 AND latest_version = $3",
+                )
+                .bind(now)
+                .bind(&document_id)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn publish_version(&self, t: &Tenant, version_id: &str, chunks: &[NewChunk]) -> Result<Document> {
+                let mut tx = self.begin_write().await?;
+                let (document_id, version) = version_owner(&mut tx, t, version_id).await?;
+                let document = fetch_document(&mut *tx, t, &document_id).await?;
+                sqlx::query("DELETE FROM chunks WHERE org_id = $1 AND version_id = $2")
+                    .bind(t.org_id())
+                    .bind(version_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for chunk in chunks {
+                    Self::insert_chunk(&mut tx, t, &document, version_id, chunk).await?;
+                }
+                let now = now_millis();
+                sqlx::query(
+                    "UPDATE document_versions SET status = 'ready', error = NULL, chunk_count = $1, updated_at = $2 \
+                     WHERE id = $3",
+                )
+                .bind(chunks.len() as i32)
+                .bind(now)
+                .bind(version_id)
+                .execute(&mut *tx)
+                .await?;
+                // A slow old version finishing after a newer one must not take over.
+                let live_version: Option<(i32,)> =
+                    sqlx::query_as("SELECT v.version FROM documents d JOIN document_versions v ON v.id = d.live_version_id WHERE d.id = $1")
+                        .bind(&document_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if live_version.is_none_or(|(live,)| live < version) {
+                    sqlx::query("UPDATE documents SET live_version_id = $1, chunk_count = $2, updated_at = $3 WHERE id = $4")
+                        .bind(version_id)
+                        .bind(chunks.len() as i32)
+                        .bind(now)
+                        .bind(&document_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(
+                    "UPDATE documents SET status = 'ready', error = NULL, updated_at = $1 WHERE id = $2 AND latest_version = $3",
+                )
+                .bind(now)
+                .bind(&document_id)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+                let document = fetch_document(&mut *tx, t, &document_id).await?;
+                tx.commit().await?;
+                Ok(document)
+            }
+
+            async fn fail_version(&self, t: &Tenant, version_id: &str, error: &str) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let (document_id, version) = version_owner(&mut tx, t, version_id).await?;
+                let now = now_millis();
+                sqlx::query("UPDATE document_versions SET status = 'failed', error = $1, updated_at = $2 WHERE id = $3")
+                    .bind(error)
+                    .bind(now)
+                    .bind(version_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE documents SET status = 'failed', error = $1, updated_at = $2 WHERE id = $3 AND latest_version = $4",
+                )
+                .bind(error)
+                .bind(now)
+                .bind(&document_id)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn count_chunks(&self, t: &Tenant, document_id: &str) -> Result<i64> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM chunks WHERE org_id = $1 AND document_id = $2")
+                    .bind(t.org_id())
+                    .bind(document_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n)
+            }
+
+            async fn search_text(&self, t: &Tenant, scope: &SearchScope, query: &str) -> Result<Vec<ChunkHit>> {
+                self.search_text_backend(t, scope, query).await
+            }
+
+            async fn search_vector(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>> {
+                self.search_vector_backend(t, scope, embedding).await
             }
         }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::model::*;
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Backend, Result, Store, StoreError, search};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteDurability {
@@ -82,6 +82,95 @@ impl SqliteStore {
         let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&self.pool).await?;
         let (sync,): (i64,) = sqlx::query_as("PRAGMA synchronous").fetch_one(&self.pool).await?;
         Ok((mode, sync))
+    }
+}
+
+impl SqliteStore {
+    async fn insert_chunk(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        t: &Tenant,
+        document: &Document,
+        version_id: &str,
+        chunk: &NewChunk,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO chunks (id, org_id, collection_id, document_id, version_id, ordinal, heading_path, page, text, \
+             content_hash, token_count, embedding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(new_id())
+        .bind(t.org_id())
+        .bind(&document.collection_id)
+        .bind(&document.id)
+        .bind(version_id)
+        .bind(chunk.ordinal)
+        .bind(&chunk.heading_path)
+        .bind(chunk.page)
+        .bind(&chunk.text)
+        .bind(&chunk.content_hash)
+        .bind(chunk.token_count)
+        .bind(chunk.embedding.as_deref().map(embedding_to_bytes))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// BM25 over FTS5 (headings weigh double); any query word may match.
+    async fn search_text_backend(&self, t: &Tenant, scope: &SearchScope, query: &str) -> Result<Vec<ChunkHit>> {
+        let terms = search::query_terms(query);
+        if terms.is_empty() || scope.collection_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fts_query = terms.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ");
+        let sql = format!(
+            "SELECT c.id AS chunk_id, c.document_id, c.collection_id, d.title, d.url, c.heading_path, c.page, c.text, \
+             -bm25(chunks_fts, 2.0, 1.0) AS score \
+             FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid \
+             JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id \
+             WHERE chunks_fts MATCH $1 AND c.org_id = $2 AND c.collection_id IN ({}) \
+             ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT {}",
+            search::placeholders(3, scope.collection_ids.len()),
+            scope.limit
+        );
+        let mut q = sqlx::query(&sql).bind(fts_query).bind(t.org_id());
+        for id in &scope.collection_ids {
+            q = q.bind(id);
+        }
+        let found = q.fetch_all(&self.pool).await?;
+        Ok(found.iter().map(rows::hit).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Exact nearest neighbours over the stored vectors of the live chunks.
+    async fn search_vector_backend(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>> {
+        use sqlx::Row;
+        if scope.collection_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT c.id AS chunk_id, c.document_id, c.collection_id, d.title, d.url, c.heading_path, c.page, c.text, \
+             0.0 AS score, c.embedding FROM chunks c \
+             JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id \
+             WHERE c.org_id = $1 AND c.embedding IS NOT NULL AND c.collection_id IN ({})",
+            search::placeholders(2, scope.collection_ids.len())
+        );
+        let mut q = sqlx::query(&sql).bind(t.org_id());
+        for id in &scope.collection_ids {
+            q = q.bind(id);
+        }
+        let found = q.fetch_all(&self.pool).await?;
+        let mut scored = Vec::with_capacity(found.len());
+        for row in &found {
+            let bytes: Vec<u8> = row.try_get("embedding")?;
+            let v = embedding_from_bytes(&bytes);
+            if v.len() != embedding.len() {
+                continue;
+            }
+            let cosine: f32 = v.iter().zip(embedding).map(|(a, b)| a * b).sum();
+            scored.push((f64::from(cosine), row));
+        }
+        search::top_k(scored, scope.limit as usize)
+            .into_iter()
+            .map(|(score, row)| Ok(ChunkHit { score, ..rows::hit(row)? }))
+            .collect()
     }
 }
 

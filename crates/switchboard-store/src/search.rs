@@ -1,0 +1,39 @@
+//! Helpers both backends' search code shares.
+
+/// The words of a free-text query, lower-cased, punctuation dropped: safe to
+/// put into an FTS5 or tsquery expression (no operators get through).
+pub(crate) fn query_terms(query: &str) -> Vec<String> {
+    let mut terms: Vec<String> =
+        query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    terms.dedup();
+    terms.truncate(64);
+    terms
+}
+
+/// `$first, $first+1, …` for an `IN (…)` list of `n` values.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Keeps the `k` best of `(score, item)` pairs, best first.
+pub(crate) fn top_k<T>(mut scored: Vec<(f64, T)>, k: usize) -> Vec<(f64, T)> {
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.truncate(k);
+    scored
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_terms_drop_operators_and_punctuation() {
+        assert_eq!(query_terms("Refund? \"NEAR\" (ÉTÉ) a-b*"), ["refund", "near", "été", "a", "b"]);
+        assert!(query_terms("?!").is_empty());
+    }
+
+    #[test]
+    fn top_k_orders_best_first() {
+        assert_eq!(top_k(vec![(0.1, 'a'), (0.9, 'b'), (0.5, 'c')], 2), vec![(0.9, 'b'), (0.5, 'c')]);
+    }
+}
