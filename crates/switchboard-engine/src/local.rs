@@ -55,6 +55,7 @@ impl LocalEmbedder {
     /// `tokenizer.json` and `model.safetensors` (what `scripts/fetch-model`
     /// unpacks). The model id is the folder's name.
     pub fn load(dir: &Path, options: LocalEmbedderOptions) -> Result<Self, EmbedError> {
+        let started = std::time::Instant::now();
         for file in MODEL_FILES {
             let path = dir.join(file);
             if !path.is_file() {
@@ -67,6 +68,12 @@ impl LocalEmbedder {
             std::fs::read_to_string(dir.join("config.json")).map_err(|e| load_err(format!("config.json: {e}")))?;
         let config: BertConfig =
             serde_json::from_str(&config_text).map_err(|e| load_err(format!("config.json: {e}")))?;
+        if options.max_seq_length > config.max_position_embeddings {
+            return Err(load_err(format!(
+                "max_seq_length {} exceeds the model's {} positions",
+                options.max_seq_length, config.max_position_embeddings
+            )));
+        }
 
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"), options)
             .map_err(|e| load_err(format!("tokenizer.json: {e}")))?;
@@ -85,6 +92,13 @@ impl LocalEmbedder {
         let model_id =
             dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "local".to_owned());
 
+        tracing::info!(
+            model = %model_id,
+            dir = %dir.display(),
+            dimension = config.hidden_size,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "local embedding model loaded"
+        );
         Ok(Self { model_id, dimension: config.hidden_size, tokenizer, pad_id, model, device, options })
     }
 
