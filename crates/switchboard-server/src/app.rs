@@ -121,7 +121,7 @@ async fn maintain(state: AppState) {
 fn router(state: AppState, metrics_on_main: bool) -> Router {
     let (mut router, _) = crate::routes::all();
     if metrics_on_main {
-        router = router.route("/metrics", axum::routing::get(metrics_text));
+        router = router.route("/metrics", axum::routing::get(loopback_metrics));
     }
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
     // Layers run outside-in from the last added: request id, tracing span,
@@ -194,6 +194,19 @@ async fn problemize(request: Request, next: Next) -> Response {
         }
     }
     fresh
+}
+
+/// `/metrics` on the main listener answers loopback clients only (a scraper
+/// on the same host); elsewhere it is a 404. `metrics.listen` moves it to a
+/// private listener of its own, which answers everyone who can reach it.
+async fn loopback_metrics(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        return ApiError::new(ErrorKind::NotFound, "no such route").into_response();
+    }
+    metrics_text(State(state)).await
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {

@@ -55,7 +55,12 @@ impl SqliteStore {
             })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            // A ping before every checkout doubles the round trips to SQLite's worker thread.
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await?;
         let store = Self { pool };
         // Refuse to run with weaker durability than was asked for (a file on a
         // filesystem without WAL support would silently fall back).

@@ -3,7 +3,7 @@
 //! fields) is 422, a missing JSON content type is 415, an oversize body 413.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -28,16 +28,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::new(ErrorKind::BadRequest, e.body_text())
             }
         })?;
-        // Every request body of this API is an object. serde would also accept
-        // a struct written as an array (`["agent"]`); refuse that shape outright.
-        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') => {}
-            Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
-                return Err(ApiError::invalid("the request body must be a JSON object"));
-            }
-            _ => return Err(ApiError::new(ErrorKind::MalformedJson, "the request body is not JSON")),
+        // Syntax first (400), then shape (422): parsing into a `Value` keeps
+        // the two apart, which serde_json's typed errors do not always do.
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::new(ErrorKind::MalformedJson, format!("the request body is not valid JSON: {e}")))?;
+        // Every request body of this API is an object; serde would also accept
+        // a struct written as an array (`["agent"]`).
+        if !value.is_object() {
+            return Err(ApiError::invalid("the request body must be a JSON object"));
         }
-        axum::Json::<T>::from_bytes(&bytes).map(|axum::Json(v)| ApiJson(v)).map_err(json_rejection)
+        if contains_nul(&value) {
+            return Err(ApiError::invalid("text must not contain NUL (U+0000) characters"));
+        }
+        serde_json::from_value(value).map(ApiJson).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
+    }
+}
+
+/// NUL cannot be stored in PostgreSQL text and is never meaningful in ours.
+fn contains_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(contains_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
     }
 }
 
@@ -51,20 +64,6 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
             essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
         })
         .unwrap_or(false)
-}
-
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::JsonDataError(e) => ApiError::invalid(e.body_text()),
-        JsonRejection::JsonSyntaxError(e) => ApiError::new(ErrorKind::MalformedJson, e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::new(ErrorKind::UnsupportedMediaType, "send `Content-Type: application/json`")
-        }
-        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(ErrorKind::PayloadTooLarge, "the request body is over the size limit")
-        }
-        other => ApiError::new(ErrorKind::BadRequest, other.body_text()),
-    }
 }
 
 pub struct ApiQuery<T>(pub T);
@@ -88,14 +87,43 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 pub struct ListParams {
     /// The `next_cursor` of the previous page.
     pub after: Option<String>,
-    /// Page size, 1 to 100 (larger values are capped); default 20.
+    /// Page size, at least 1; default 20; values over 100 are capped at 100.
+    #[param(minimum = 1)]
     pub limit: Option<u64>,
 }
 
 impl ListParams {
-    pub fn page(&self) -> switchboard_store::PageRequest {
+    pub fn page(&self) -> Result<switchboard_store::PageRequest, ApiError> {
+        if self.after.as_deref().is_some_and(|a| !is_object_id(a)) {
+            return Err(ApiError::invalid("`after` must be a `next_cursor` from a previous page"));
+        }
+        if self.limit == Some(0) {
+            return Err(ApiError::invalid("`limit` must be at least 1"));
+        }
         let limit = self.limit.map(|l| l.min(u64::from(switchboard_store::PageRequest::MAX_LIMIT)) as u32);
-        switchboard_store::PageRequest::new(self.after.clone(), limit)
+        Ok(switchboard_store::PageRequest::new(self.after.clone(), limit))
+    }
+}
+
+/// Our ids are UUIDs in their hyphenated text form.
+pub fn is_object_id(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}
+
+/// The `{id}` of a path. Anything that cannot be one of our ids is a 404
+/// straight away, before it reaches a query.
+pub struct IdPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found())?;
+        if !is_object_id(&id) {
+            return Err(ApiError::not_found());
+        }
+        Ok(IdPath(id))
     }
 }
 

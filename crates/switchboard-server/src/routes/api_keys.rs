@@ -2,7 +2,7 @@
 //! effect on the next request because every request looks the key up.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_store::{ApiKey, NewApiKey, Role, Scope};
@@ -16,7 +16,7 @@ use crate::auth::permissions::role_may_hold;
 use crate::auth::{Permission, Principal};
 use crate::domain::{Name, parse_scopes};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiQuery, ListParams};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, ListParams};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -72,11 +72,13 @@ pub struct ApiKeyList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1F\\x7F]*\\S[^\\x00-\\x1F\\x7F]*$")]
     pub name: String,
     /// At most the creator's own role; default: the creator's role.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<super::dto::RoleSchema>)]
     pub role: Option<Role>,
     /// Any of `read`, `write`, `admin`; default: all the role may hold.
+    #[schema(value_type = Option<Vec<super::dto::ScopeSchema>>, min_items = 1)]
     pub scopes: Option<Vec<String>>,
 }
 
@@ -88,7 +90,7 @@ async fn list_keys(
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ApiKeyList>> {
     p.require(Permission::ManageTeam)?;
-    let page = state.store.list_api_keys(&p.tenant, &q.page()).await?;
+    let page = state.store.list_api_keys(&p.tenant, &q.page()?).await?;
     Ok(Json(ApiKeyList { api_keys: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
 }
 
@@ -129,7 +131,7 @@ async fn create_key(
 /// One API key (never its secret).
 #[utoipa::path(get, path = "/v1/api-keys/{id}", tag = "team", params(("id" = String, Path)),
     responses((status = 200, body = ApiKeyDto), (status = 404, body = crate::error::Problem)))]
-async fn get_key(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<Json<ApiKeyDto>> {
+async fn get_key(State(state): State<AppState>, p: Principal, IdPath(id): IdPath) -> ApiResult<Json<ApiKeyDto>> {
     p.require(Permission::ManageTeam)?;
     Ok(Json(state.store.get_api_key(&p.tenant, &id).await?.into()))
 }
@@ -137,7 +139,7 @@ async fn get_key(State(state): State<AppState>, p: Principal, Path(id): Path<Str
 /// Revokes an API key; it stops working on the next request.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "team", params(("id" = String, Path)),
     responses((status = 200, body = ApiKeyDto), (status = 404, body = crate::error::Problem)))]
-async fn revoke_key(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<Json<ApiKeyDto>> {
+async fn revoke_key(State(state): State<AppState>, p: Principal, IdPath(id): IdPath) -> ApiResult<Json<ApiKeyDto>> {
     p.require(Permission::ManageTeam)?;
     Ok(Json(state.store.revoke_api_key(&p.tenant, &p.audit(), &id).await?.into()))
 }

@@ -62,6 +62,6 @@ async fn list_audit(
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<AuditList>> {
     p.require(Permission::ReadAudit)?;
-    let page = state.store.list_audit(&p.tenant, &q.page()).await?;
+    let page = state.store.list_audit(&p.tenant, &q.page()?).await?;
     Ok(Json(AuditList { entries: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
 }

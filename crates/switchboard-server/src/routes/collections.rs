@@ -1,7 +1,7 @@
 //! Knowledge collections: named sets of documents an agent answers from.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_store::{Collection, CollectionPatch, NewCollection};
@@ -13,7 +13,7 @@ use super::dto::iso;
 use crate::auth::{Permission, Principal};
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiQuery, ListParams};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, ListParams};
 use crate::state::AppState;
 
 /// The embedding model new collections use: all-MiniLM-L6-v2, run locally.
@@ -62,20 +62,27 @@ pub struct CollectionList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCollection {
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1F\\x7F]*\\S[^\\x00-\\x1F\\x7F]*$")]
     pub name: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCollection {
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1F\\x7F]*\\S[^\\x00-\\x1F\\x7F]*$")]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
 fn description(value: &str) -> Result<String, ApiError> {
     if value.chars().count() > 2000 {
         return Err(ApiError::invalid("`description` must be at most 2000 characters"));
+    }
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+        return Err(ApiError::invalid("`description` must not contain control characters"));
     }
     Ok(value.trim().to_owned())
 }
@@ -89,7 +96,7 @@ async fn list_collections(
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<CollectionList>> {
     p.require(Permission::Read)?;
-    let page = state.store.list_collections(&p.tenant, &q.page()).await?;
+    let page = state.store.list_collections(&p.tenant, &q.page()?).await?;
     Ok(Json(CollectionList {
         collections: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
@@ -122,7 +129,7 @@ async fn create_collection(
 async fn get_collection(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> ApiResult<Json<CollectionDto>> {
     p.require(Permission::Read)?;
     Ok(Json(state.store.get_collection(&p.tenant, &id).await?.into()))
@@ -134,7 +141,7 @@ async fn get_collection(
 async fn update_collection(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     ApiJson(body): ApiJson<UpdateCollection>,
 ) -> ApiResult<Json<CollectionDto>> {
     p.require(Permission::Write)?;
@@ -148,11 +155,7 @@ async fn update_collection(
 /// Deletes a collection and everything in it.
 #[utoipa::path(delete, path = "/v1/collections/{id}", tag = "knowledge", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
-async fn delete_collection(
-    State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+async fn delete_collection(State(state): State<AppState>, p: Principal, IdPath(id): IdPath) -> ApiResult<StatusCode> {
     p.require(Permission::Write)?;
     state.store.delete_collection(&p.tenant, &p.audit(), &id).await?;
     Ok(StatusCode::NO_CONTENT)

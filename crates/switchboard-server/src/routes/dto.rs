@@ -52,3 +52,24 @@ impl From<Member> for MemberDto {
         Self { id: m.user.id, email: m.user.email, name: m.user.name, role: m.role, joined_at: iso(m.joined_at) }
     }
 }
+
+/// The role names, for the API document.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = Role)]
+pub enum RoleSchema {
+    Owner,
+    Admin,
+    Agent,
+    Analyst,
+}
+
+/// The scope names, for the API document.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = Scope)]
+pub enum ScopeSchema {
+    Read,
+    Write,
+    Admin,
+}

@@ -1,7 +1,7 @@
 //! Members of the organization (users with a role).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_store::{NewMember, Role};
@@ -13,7 +13,7 @@ use super::dto::MemberDto;
 use crate::auth::{Permission, Principal};
 use crate::domain::{Email, Name, Password};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiQuery, ListParams};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, ListParams};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,18 +29,21 @@ pub struct UserList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1F\\x7F]*\\S[^\\x00-\\x1F\\x7F]*$")]
     pub name: String,
     /// The new user's password (ignored when the email already has an account).
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
-    #[schema(value_type = String, example = "agent")]
+    #[schema(value_type = super::dto::RoleSchema)]
     pub role: Role,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    #[schema(value_type = String, example = "analyst")]
+    #[schema(value_type = super::dto::RoleSchema)]
     pub role: Role,
 }
 
@@ -60,7 +63,7 @@ async fn list_users(
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<UserList>> {
     p.require(Permission::Read)?;
-    let page = state.store.list_members(&p.tenant, &q.page()).await?;
+    let page = state.store.list_members(&p.tenant, &q.page()?).await?;
     Ok(Json(UserList { users: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
 }
 
@@ -86,7 +89,7 @@ async fn create_user(
 /// One member.
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "team", params(("id" = String, Path)),
     responses((status = 200, body = MemberDto), (status = 404, body = crate::error::Problem)))]
-async fn get_user(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<Json<MemberDto>> {
+async fn get_user(State(state): State<AppState>, p: Principal, IdPath(id): IdPath) -> ApiResult<Json<MemberDto>> {
     p.require(Permission::Read)?;
     Ok(Json(state.store.get_member(&p.tenant, &id).await?.into()))
 }
@@ -97,7 +100,7 @@ async fn get_user(State(state): State<AppState>, p: Principal, Path(id): Path<St
 async fn update_user(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> ApiResult<Json<MemberDto>> {
     p.require(Permission::ManageTeam)?;
@@ -109,7 +112,7 @@ async fn update_user(
 /// Removes a member from the organization and ends their sessions in it.
 #[utoipa::path(delete, path = "/v1/users/{id}", tag = "team", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
-async fn remove_user(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove_user(State(state): State<AppState>, p: Principal, IdPath(id): IdPath) -> ApiResult<StatusCode> {
     p.require(Permission::ManageTeam)?;
     let current = state.store.get_member(&p.tenant, &id).await?;
     ensure_may_assign(&p, Some(current.role), current.role)?;

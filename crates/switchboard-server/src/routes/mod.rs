@@ -40,6 +40,57 @@ struct ApiDoc;
 
 struct Security;
 
+/// Error responses every operation can give, besides the ones it documents.
+const COMMON_ERRORS: &[(&str, &str)] = &[
+    ("400", "Malformed request (e.g. invalid JSON)"),
+    ("401", "Missing, unknown or revoked credentials"),
+    ("403", "The role or the key's scopes do not allow this, or the CSRF token is missing"),
+    ("404", "No such object in this organization"),
+    ("409", "Conflicts with the current state, or the Idempotency-Key is in use"),
+    ("413", "Request body over the size limit"),
+    ("415", "Body is not `application/json`"),
+    ("422", "Valid JSON that breaks the rules: unknown fields, wrong types, invalid values"),
+    ("429", "Rate limited; see `Retry-After`"),
+    ("503", "Overloaded, shutting down, or the request took too long"),
+];
+
+/// Every error is `application/problem+json` with the `Problem` schema: add
+/// the common errors to each operation and give documented errors that
+/// content type.
+fn problem_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = || ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+    for item in openapi.paths.paths.values_mut() {
+        for op in
+            [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete].into_iter().flatten()
+        {
+            let responses = &mut op.responses.responses;
+            for (code, description) in COMMON_ERRORS {
+                if op.security.as_ref().is_some_and(|s| s.is_empty()) && *code == "401" {
+                    continue;
+                }
+                responses.entry((*code).to_owned()).or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description(*description)
+                        .content(crate::error::PROBLEM_JSON, problem())
+                        .build()
+                        .into()
+                });
+            }
+            for (code, response) in responses.iter_mut() {
+                if !(code.starts_with('4') || code.starts_with('5')) {
+                    continue;
+                }
+                if let utoipa::openapi::RefOr::T(response) = response
+                    && let Some(content) = response.content.shift_remove("application/json")
+                {
+                    response.content.insert(crate::error::PROBLEM_JSON.to_owned(), content);
+                }
+            }
+        }
+    }
+}
+
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -71,6 +122,8 @@ pub fn all() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(collections::router())
         .routes(routes!(openapi_json))
         .split_for_parts();
+    let mut spec = spec;
+    problem_responses(&mut spec);
     let json = Arc::new(serde_json::to_value(&spec).unwrap_or_default());
     (router.layer(Extension(SpecJson(json))), spec)
 }

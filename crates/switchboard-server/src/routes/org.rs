@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrg {
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1F\\x7F]*\\S[^\\x00-\\x1F\\x7F]*$")]
     pub name: String,
 }
 
@@ -57,10 +58,10 @@ pub struct BillingDto {
 pub struct UpdateBilling {
     /// Omit to keep; null to clear.
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email)]
     pub billing_email: Option<Option<String>>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub monthly_token_budget: Option<Option<i64>>,
 }
 

@@ -29,7 +29,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(max_length = 254)]
     pub email: String,
+    #[schema(max_length = 1024)]
     pub password: String,
     /// Which organization to enter; default: the first the user belongs to.
     pub org_id: Option<String>,
@@ -47,7 +49,7 @@ pub struct LoginResponse {
 }
 
 /// Logs in to the dashboard and sets the `sb_session` cookie.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", security(()), request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::Problem),
         (status = 429, body = crate::error::Problem)))]
 async fn login(

@@ -138,7 +138,7 @@ async fn every_json_operation_refuses_bad_bodies_with_problems() {
             if op.get("requestBody").is_none() {
                 continue;
             }
-            let concrete = path.replace("{id}", "no-such-id");
+            let concrete = path.replace("{id}", "00000000-0000-7000-8000-000000000000");
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let send = |body: Vec<u8>, json: bool| {
                 let mut req = app.request(m.clone(), &concrete, &app.a.key).body(body);
@@ -164,4 +164,52 @@ async fn every_json_operation_refuses_bad_bodies_with_problems() {
     assert!(checked >= 6, "{checked} operations with bodies");
     let keys: Value = app.get("/v1/api-keys", &app.a.key).await.json().await.unwrap();
     assert_eq!(keys["api_keys"].as_array().unwrap().len(), 1, "nothing was created");
+}
+
+/// NUL cannot be stored by PostgreSQL: it must be refused at the edge, the
+/// same way on both backends, never reach a query as a 500.
+#[tokio::test]
+async fn nul_characters_and_malformed_ids_are_refused_before_any_query() {
+    let app = spawn_app().await;
+    let r = app.post("/v1/collections", &app.a.key, &json!({"name": "ok", "description": "a\u{0}b"})).await;
+    assert_problem(r, 422, "invalid-request").await;
+    let r = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .json(&json!({"email": "a\u{0}@b.co", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 422, "invalid-request").await;
+    for path in ["/v1/users/a%00b", "/v1/collections/a%00b", "/v1/api-keys/not-an-id", "/v1/users/..%2F..%2Fetc"] {
+        assert_problem(app.get(path, &app.a.key).await, 404, "not-found").await;
+    }
+    assert_problem(app.get("/v1/users?after=a%00b", &app.a.key).await, 422, "invalid-request").await;
+    // A wrong type for an enum is a 422 like any other wrong type, not a syntax error.
+    let r = app.patch(&format!("/v1/users/{}", app.a.user_id), &app.a.key, &json!({"role": 5})).await;
+    assert_problem(r, 422, "invalid-request").await;
+}
+
+#[tokio::test]
+async fn every_documented_error_is_problem_json() {
+    let app = spawn_app().await;
+    let spec: Value = app.client.get(app.url("/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for code in ["400", "403", "404", "422", "429"] {
+                let content = &responses.get(code).unwrap_or_else(|| panic!("{method} {path} lacks {code}"))["content"];
+                assert!(content.get("application/problem+json").is_some(), "{method} {path} {code}: {content}");
+            }
+            for (code, r) in responses {
+                if code.starts_with('4') || code.starts_with('5') {
+                    assert!(
+                        r["content"].get("application/json").is_none(),
+                        "{method} {path} {code} says application/json"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(spec["paths"]["/healthz"]["get"]["security"], json!([{}]));
 }
