@@ -58,12 +58,15 @@ def main() -> None:
     w(f"- PyTorch side: sentence-transformers {st_versions['sentence_transformers']}, "
       f"torch {st_versions['torch']} (PyPI build, CPU), threads via `torch.set_num_threads`")
     w("- Throughput: best of two full passes after a warm-up; latency: the first "
-      "200 sentences embedded one at a time; peak RSS of the whole process.")
+      "200 sentences embedded one at a time; peak RSS of the whole process. "
+      "\"CPU s / pass\" is the process CPU time of the faster pass (all threads); "
+      "\"load avg\" is the machine's 1-minute load average when that run started "
+      "(the machine is shared: anything above ~0.5 means other work competed for the 2 cores).")
     w("")
     w("## Results")
     w("")
-    w("| engine | threads | sentences/s | vs PyTorch | 1-query p50 (p90) ms | peak RSS MB | load + 1st query ms |")
-    w("|---|---|---|---|---|---|---|")
+    w("| engine | threads | sentences/s | vs PyTorch | CPU s / pass | sentences per CPU s (vs PyTorch) | 1-query p50 (p90) ms | peak RSS MB | load + 1st query ms | load avg before |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
     for threads in (1, 2):
         st = find("sentence-transformers", "default", threads)
         for engine, variant, label in (
@@ -75,9 +78,12 @@ def main() -> None:
             if r is None:
                 continue
             ratio = f"{r['sentences_per_s'] / st['sentences_per_s']:.2f}x" if st else "?"
-            w(f"| {label} | {threads} | {r['sentences_per_s']:.1f} | {ratio} | "
+            cpu = min(r.get("passes_cpu_s") or [float("nan")])
+            st_cpu = min(st.get("passes_cpu_s") or [float("nan")]) if st else float("nan")
+            per_cpu = f"{n / cpu:.1f} ({st_cpu / cpu:.2f}x)"
+            w(f"| {label} | {threads} | {r['sentences_per_s']:.1f} | {ratio} | {cpu:.1f} | {per_cpu} | "
               f"{r['latency_ms_p50']:.1f} ({r['latency_ms_p90']:.1f}) | {r['peak_rss_mb']:.0f} | "
-              f"{r['load_and_first_ms']:.0f} |")
+              f"{r['load_and_first_ms']:.0f} | {r.get('loadavg_before', '?')} |")
     w("")
 
     agreement = []
@@ -93,7 +99,7 @@ def main() -> None:
         w("Agreement of the vectors (cosine, candle vs sentence-transformers, same sentences):")
         w("")
         for threads, worst, mean in agreement:
-            w(f"- {threads} thread(s): worst {worst:.9f}, mean {mean:.9f}")
+            w(f"- {threads} thread(s): worst 1 - {1 - worst:.1e}, mean 1 - {1 - mean:.1e}")
         w("")
 
     w("## Reproduce")

@@ -19,6 +19,9 @@ def main() -> None:
     model_dir, sentences_file, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
     latency_queries = int(sys.argv[4]) if len(sys.argv) > 4 else 200
 
+    # Other processes on the machine skew every figure: record how busy it was.
+    with open("/proc/loadavg") as f:
+        loadavg_before = f.read().split()[0]
     started = time.perf_counter()
     import torch
     from sentence_transformers import SentenceTransformer
@@ -72,6 +75,7 @@ def main() -> None:
         "load_and_first_ms": load_and_first * 1e3,
         # ru_maxrss is in KiB on Linux.
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "loadavg_before": loadavg_before,
         "versions": {
             "sentence_transformers": sentence_transformers.__version__,
             "torch": torch.__version__,

@@ -17,7 +17,7 @@
 //! Weights are the standard Hugging Face BERT names, so any BERT checkpoint in
 //! safetensors (with or without a `bert.` prefix) loads.
 
-use candle_core::{D, DType, IndexOp, Module, Tensor};
+use candle_core::{DType, IndexOp, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
@@ -195,14 +195,30 @@ impl Bert {
 /// Mean of the token vectors of each row over its first `lengths[b]` tokens
 /// (sentence-transformers' mean pooling with the attention mask), then L2
 /// normalisation (its `Normalize` module, torch's `F.normalize`, eps 1e-12).
+/// Plain loops: a handful of 384-wide rows per text is no work for tensors.
 pub(crate) fn mean_pool_normalize(hidden: &Tensor, lengths: &[usize]) -> candle_core::Result<Vec<Vec<f32>>> {
-    let rows = hidden.to_dtype(DType::F32)?;
-    let mut out = Vec::with_capacity(lengths.len());
-    for (b, &n) in lengths.iter().enumerate() {
-        // sentence-transformers clamps the token count at 1e-9; n >= 1 here.
-        let mean = (rows.i(b)?.narrow(0, 0, n)?.sum(0)? / (n.max(1) as f64))?;
-        let norm = mean.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.clamp(1e-12, f64::INFINITY)?;
-        out.push(mean.broadcast_div(&norm)?.to_vec1::<f32>()?);
+    let (batch, len, width) = hidden.dims3()?;
+    if batch != lengths.len() {
+        candle_core::bail!("mean pooling: {batch} rows but {} lengths", lengths.len());
     }
-    Ok(out)
+    let values = hidden.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let pooled = values
+        .chunks_exact(len * width)
+        .zip(lengths)
+        .map(|(tokens, &n)| {
+            let n = n.min(len);
+            let mut mean = vec![0.0f32; width];
+            for token in tokens.chunks_exact(width).take(n) {
+                for (m, v) in mean.iter_mut().zip(token) {
+                    *m += v;
+                }
+            }
+            // sentence-transformers clamps the token count at 1e-9.
+            let count = (n as f32).max(1e-9);
+            let norm = mean.iter().map(|m| (m / count) * (m / count)).sum::<f32>().sqrt().max(1e-12);
+            mean.iter_mut().for_each(|m| *m = *m / count / norm);
+            mean
+        })
+        .collect();
+    Ok(pooled)
 }
