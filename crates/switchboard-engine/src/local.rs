@@ -36,6 +36,14 @@ impl LocalEmbedderOptions {
     pub const SENTENCE_TRANSFORMERS: Self = Self { max_seq_length: 256, batch_size: 32 };
 }
 
+/// The default is [`LocalEmbedderOptions::SENTENCE_TRANSFORMERS`]: vectors
+/// must match what sentence-transformers computes for the same model.
+impl Default for LocalEmbedderOptions {
+    fn default() -> Self {
+        Self::SENTENCE_TRANSFORMERS
+    }
+}
+
 /// all-MiniLM-L6-v2 (or any BERT sentence encoder with mean pooling) loaded
 /// from a local folder.
 pub struct LocalEmbedder {
