@@ -118,3 +118,19 @@ fn a_missing_model_folder_is_a_clear_error() {
     };
     assert!(err.contains("scripts/fetch-model"), "{err}");
 }
+
+#[test]
+fn one_embedder_serves_several_threads() {
+    let embedder: std::sync::Arc<dyn Embedder> = std::sync::Arc::new(load_embedder());
+    let expected = embedder.embed(&["Can I get a refund for a damaged parcel?"]).expect("embed");
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let embedder = embedder.clone();
+            std::thread::spawn(move || embedder.embed(&["Can I get a refund for a damaged parcel?"]).expect("embed"))
+        })
+        .collect();
+    for handle in handles {
+        let got = handle.join().expect("thread");
+        assert!(cosine(&got[0], &expected[0]) > 0.99999);
+    }
+}
