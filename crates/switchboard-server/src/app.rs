@@ -44,6 +44,9 @@ impl Application {
             limiters: Arc::new(Limiters::new(&settings.rate_limit)),
             metrics: Arc::new(Metrics::default()),
             draining: Arc::new(AtomicBool::new(false)),
+            embedder: crate::knowledge::embedding::load_first(&settings.model_dirs()).await,
+            jobs_queued: Arc::new(tokio::sync::Notify::new()),
+            jobs_changed: Arc::new(tokio::sync::Notify::new()),
             settings: settings.clone(),
         };
         let listener = TcpListener::bind(settings.server.listen).await?;
@@ -82,6 +85,7 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         let maintenance = tokio::spawn(maintain(state.clone()));
+        crate::knowledge::worker::spawn_workers(state.clone(), state.settings.knowledge.workers, stop_rx.clone());
 
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -119,7 +123,7 @@ async fn maintain(state: AppState) {
 }
 
 fn router(state: AppState, metrics_on_main: bool) -> Router {
-    let (mut router, _) = crate::routes::all();
+    let (mut router, _) = crate::routes::all(&state.settings);
     if metrics_on_main {
         router = router.route("/metrics", axum::routing::get(loopback_metrics));
     }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod knowledge;
 pub mod routes;
 pub mod settings;
 pub mod state;

@@ -25,6 +25,37 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
+    pub knowledge: KnowledgeSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KnowledgeSettings {
+    /// The all-MiniLM-L6-v2 folder (model.safetensors, tokenizer.json,
+    /// config.json). Unset: `SWITCHBOARD_MODEL_DIR`, then
+    /// `<data_dir>/models/all-MiniLM-L6-v2`, then `.cache/models/all-MiniLM-L6-v2`.
+    /// Without a model, search is full-text only.
+    pub model_dir: Option<PathBuf>,
+    /// Ingestion workers inside `serve` (0: this node only serves the API).
+    pub workers: u32,
+    /// Largest uploaded file, in bytes.
+    pub max_upload_bytes: usize,
+    /// Tries of an ingestion job before its document is marked failed.
+    pub job_max_attempts: i32,
+    /// How long a worker holds a job before another may take it over.
+    pub job_lease_secs: u64,
+}
+
+impl Default for KnowledgeSettings {
+    fn default() -> Self {
+        Self {
+            model_dir: None,
+            workers: 2,
+            max_upload_bytes: 25 * 1024 * 1024,
+            job_max_attempts: 5,
+            job_lease_secs: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -114,6 +145,7 @@ impl Default for Settings {
             rate_limit: RateLimitSettings::default(),
             metrics: MetricsSettings::default(),
             log: LogSettings::default(),
+            knowledge: KnowledgeSettings::default(),
         }
     }
 }
@@ -177,6 +209,9 @@ impl Settings {
         if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL").filter(|(_, v)| !v.is_empty()) {
             figment = figment.merge(Serialized::default("database.url", url));
         }
+        if let Some((_, dir)) = env.iter().find(|(k, _)| k == "SWITCHBOARD_MODEL_DIR").filter(|(_, v)| !v.is_empty()) {
+            figment = figment.merge(Serialized::default("knowledge.model_dir", dir));
+        }
         let prefixed: Vec<(String, String)> = env
             .into_iter()
             .filter_map(|(k, v)| {
@@ -187,6 +222,17 @@ impl Settings {
             figment = figment.merge(Serialized::default(&key, parse_env_value(&value)));
         }
         figment.extract().map_err(Box::new)
+    }
+
+    /// Where to look for the embedding model, in order.
+    pub fn model_dirs(&self) -> Vec<PathBuf> {
+        match &self.knowledge.model_dir {
+            Some(dir) => vec![dir.clone()],
+            None => vec![
+                self.data_dir.join("models").join("all-MiniLM-L6-v2"),
+                PathBuf::from(".cache/models/all-MiniLM-L6-v2"),
+            ],
+        }
     }
 
     pub fn database_url(&self) -> String {

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use switchboard_engine::Embedder;
 use switchboard_store::Store;
+use tokio::sync::Notify;
 
 use crate::http::metrics::Metrics;
 use crate::http::rate_limit::Limiters;
@@ -17,6 +19,12 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Flipped when shutdown starts, so readiness fails at once.
     pub draining: Arc<AtomicBool>,
+    /// The local embedding model, when one was found; `None`: full-text search only.
+    pub embedder: Option<Arc<dyn Embedder>>,
+    /// Wakes idle workers when a job is queued.
+    pub jobs_queued: Arc<Notify>,
+    /// Fires when a job finishes (progress streams listen to it).
+    pub jobs_changed: Arc<Notify>,
 }
 
 impl AppState {

@@ -58,7 +58,9 @@ async fn run(
         })?
         .to_owned();
     let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, state.settings.server.body_limit_bytes).await.map_err(|_| {
+    // The largest body any route takes (uploads); each route still applies its own limit.
+    let limit = state.settings.server.body_limit_bytes.max(state.settings.knowledge.max_upload_bytes * 2);
+    let bytes = to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(ErrorKind::PayloadTooLarge, "the request body is over the size limit").into_response()
     })?;
     let mut hasher = Sha256::new();

@@ -6,10 +6,12 @@
 mod api_keys;
 mod audit;
 mod collections;
+mod documents;
 pub mod dto;
 mod health;
 mod members;
 mod org;
+mod search;
 mod session;
 
 use std::sync::Arc;
@@ -111,7 +113,7 @@ impl Modify for Security {
 }
 
 /// All routes with their OpenAPI document.
-pub fn all() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn all(settings: &crate::settings::Settings) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(session::router())
@@ -120,6 +122,8 @@ pub fn all() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(collections::router())
+        .merge(documents::router(settings.knowledge.max_upload_bytes))
+        .merge(search::router())
         .routes(routes!(openapi_json))
         .split_for_parts();
     let mut spec = spec;

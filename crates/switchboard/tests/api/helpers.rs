@@ -19,6 +19,7 @@ pub struct TestApp {
     pub metrics_addr: Option<SocketAddr>,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    pub state: switchboard_server::state::AppState,
     /// The first tenant, made by `spawn_app`.
     pub a: Tenant,
     pub database_url: String,
@@ -59,7 +60,18 @@ pub fn test_settings() -> Settings {
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".parse().unwrap();
     settings.log.level = std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into());
+    // Tests drive the workers themselves (`run_jobs`), so nothing runs behind their back.
+    settings.knowledge.workers = 0;
+    settings.knowledge.model_dir = Some(model_dir());
     settings
+}
+
+/// The embedding model scripts/test fetches. Tests that need vectors assert
+/// it loaded rather than silently testing less.
+pub fn model_dir() -> std::path::PathBuf {
+    std::env::var_os("SWITCHBOARD_MODEL_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.cache/models/all-MiniLM-L6-v2").into())
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -77,13 +89,14 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings, store.clone()).await.expect("build app");
     let addr = app.local_addr();
     let metrics_addr = app.metrics_addr();
+    let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let a = new_tenant_in(store.as_ref(), "Tenant A").await;
-    TestApp { addr, metrics_addr, client, store, a, database_url, _dir: dir, _shutdown: tx }
+    TestApp { addr, metrics_addr, client, store, state, a, database_url, _dir: dir, _shutdown: tx }
 }
 
 pub async fn new_tenant_in(store: &dyn Store, name: &str) -> Tenant {
@@ -102,6 +115,18 @@ pub async fn new_tenant_in(store: &dyn Store, name: &str) -> Tenant {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Runs background jobs until none is due, the way a worker would.
+    pub async fn run_jobs(&self) -> Vec<switchboard_server::knowledge::worker::Outcome> {
+        use switchboard_server::knowledge::worker::{Outcome, try_execute_job};
+        let mut outcomes = Vec::new();
+        loop {
+            match try_execute_job(&self.state, "test-worker").await.expect("worker step") {
+                Outcome::Idle => return outcomes,
+                other => outcomes.push(other),
+            }
+        }
     }
 
     pub async fn new_tenant(&self, name: &str) -> Tenant {

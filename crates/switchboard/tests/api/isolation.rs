@@ -27,14 +27,47 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, Fixture> {
     map.insert("/v1/api-keys/{id}", Fixture { id: key["id"].as_str().unwrap().to_owned(), bodies: BTreeMap::new() });
     let collection: Value =
         app.post("/v1/collections", &app.a.key, &json!({"name": "A's FAQ"})).await.json().await.unwrap();
+    let collection_id = collection["id"].as_str().unwrap().to_owned();
     map.insert(
         "/v1/collections/{id}",
+        Fixture { id: collection_id.clone(), bodies: BTreeMap::from([("patch", json!({"name": "renamed by B"}))]) },
+    );
+    map.insert(
+        "/v1/collections/{id}/documents",
         Fixture {
-            id: collection["id"].as_str().unwrap().to_owned(),
-            bodies: BTreeMap::from([("patch", json!({"name": "renamed by B"}))]),
+            id: collection_id.clone(),
+            bodies: BTreeMap::from([("post", json!({"title": "B", "text": "planted"}))]),
         },
     );
+    map.insert(
+        "/v1/collections/{id}/search",
+        Fixture { id: collection_id.clone(), bodies: BTreeMap::from([("post", json!({"query": "secret"}))]) },
+    );
+    let doc: Value = app
+        .post(
+            &format!("/v1/collections/{collection_id}/documents"),
+            &app.a.key,
+            &json!({"title": "A secret", "text": "A's secret text"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.run_jobs().await;
+    map.insert(
+        "/v1/documents/{id}",
+        Fixture { id: doc["documents"][0]["id"].as_str().unwrap().to_owned(), bodies: BTreeMap::new() },
+    );
     map
+}
+
+/// What A sees at `path` (for paths that can be read).
+async fn snapshot(app: &TestApp, path: &str) -> Option<String> {
+    let r = app.get(path, &app.a.key).await;
+    if r.status() != 200 {
+        return None;
+    }
+    Some(r.text().await.unwrap())
 }
 
 async fn spec(app: &TestApp) -> Value {
@@ -62,11 +95,11 @@ async fn b_credentials(app: &TestApp, b: &Tenant) -> Vec<(&'static str, reqwest:
 
 #[tokio::test]
 async fn another_tenant_gets_404_on_every_route_that_takes_an_id() {
-    let app = spawn_app().await;
+    let app = &spawn_app().await;
     let b = app.new_tenant("Tenant B").await;
-    let fixtures = fixtures(&app).await;
-    let spec = spec(&app).await;
-    let creds = b_credentials(&app, &b).await;
+    let fixtures = fixtures(app).await;
+    let spec = spec(app).await;
+    let creds = b_credentials(app, &b).await;
     let mut checked = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {
         if !path.contains("{id}") {
@@ -75,7 +108,7 @@ async fn another_tenant_gets_404_on_every_route_that_takes_an_id() {
         let fixture = fixtures.get(path.as_str()).unwrap_or_else(|| panic!("no isolation fixture for {path}: add one"));
         let concrete = path.replace("{id}", &fixture.id);
         for method in item.as_object().unwrap().keys() {
-            let before = app.get(&concrete, &app.a.key).await.text().await.unwrap();
+            let before = snapshot(app, &concrete).await;
             for (who, headers) in &creds {
                 let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
                 let mut req = app.client.request(m, app.url(&concrete)).headers(headers.clone());
@@ -89,7 +122,7 @@ async fn another_tenant_gets_404_on_every_route_that_takes_an_id() {
                 assert!(!text.contains(&fixture.id) || text.contains("no such object"), "{who} saw A's data: {text}");
                 checked += 1;
             }
-            let after = app.get(&concrete, &app.a.key).await.text().await.unwrap();
+            let after = snapshot(app, &concrete).await;
             assert_eq!(before, after, "{method} {path} by tenant B changed A's object");
         }
     }

@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod isolation;
+mod knowledge;
 mod pagination;
 mod rate_limit;
 mod roles;

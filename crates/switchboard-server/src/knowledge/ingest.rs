@@ -1,0 +1,88 @@
+//! One ingestion job: a document version's bytes to published chunks.
+
+use std::sync::Arc;
+
+use switchboard_engine::Embedder;
+use switchboard_ingest::{ChunkOptions, ExtractError, Limits, chunk, detect, extract};
+use switchboard_store::{NewChunk, Store, Tenant};
+
+use super::embedding;
+
+/// Why a version could not be ingested. Permanent failures (the document is
+/// broken) mark it failed at once; transient ones are retried with backoff.
+#[derive(Debug)]
+pub enum IngestError {
+    Permanent(String),
+    Transient(anyhow::Error),
+}
+
+impl From<switchboard_store::StoreError> for IngestError {
+    fn from(e: switchboard_store::StoreError) -> Self {
+        IngestError::Transient(e.into())
+    }
+}
+
+pub struct Ingested {
+    pub chunks: usize,
+    pub embedded: bool,
+}
+
+pub async fn ingest_version(
+    store: &dyn Store,
+    embedder: Option<Arc<dyn Embedder>>,
+    t: &Tenant,
+    version_id: &str,
+    limits: Limits,
+) -> Result<Ingested, IngestError> {
+    let version = match store.version_to_ingest(t, version_id).await {
+        Ok(v) => v,
+        // Deleted while queued: nothing left to do.
+        Err(switchboard_store::StoreError::NotFound) => return Ok(Ingested { chunks: 0, embedded: false }),
+        Err(e) => return Err(e.into()),
+    };
+    store.set_version_processing(t, version_id).await?;
+
+    let name = version.document.source_key.clone();
+    let media_type = version.media_type.clone();
+    let content = version.content;
+    // Parsing untrusted bytes is CPU-bound and may misbehave: off the runtime,
+    // and a panic becomes this document's error, not the worker's death.
+    let parsed = tokio::task::spawn_blocking(move || -> Result<Vec<switchboard_ingest::Chunk>, ExtractError> {
+        let format = detect(&content, Some(&name), media_type.as_deref())?;
+        let extracted = extract(format, &content, &limits)?;
+        Ok(chunk(&extracted, &ChunkOptions::default()))
+    })
+    .await;
+    let chunks = match parsed {
+        Ok(Ok(chunks)) => chunks,
+        Ok(Err(e)) => return Err(IngestError::Permanent(e.to_string())),
+        Err(join) => return Err(IngestError::Permanent(format!("the parser crashed on this document: {join}"))),
+    };
+    if chunks.is_empty() {
+        return Err(IngestError::Permanent("the document has no text to index".into()));
+    }
+
+    let embedded = match &embedder {
+        // Collections on the local model get its vectors; others wait for their provider.
+        Some(model) if version.embedding_model.starts_with("local:") => {
+            let texts = chunks.iter().map(|c| c.contextual_text()).collect();
+            Some(embedding::embed(model.clone(), texts).await.map_err(IngestError::Transient)?)
+        }
+        _ => None,
+    };
+    let new_chunks: Vec<NewChunk> = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| NewChunk {
+            ordinal: c.ordinal as i32,
+            heading_path: c.display_path(),
+            page: c.page.map(|p| p as i32),
+            text: c.text.clone(),
+            content_hash: c.content_hash.clone(),
+            token_count: c.tokens as i32,
+            embedding: embedded.as_ref().map(|e| e[i].clone()),
+        })
+        .collect();
+    store.publish_version(t, version_id, &new_chunks).await?;
+    Ok(Ingested { chunks: new_chunks.len(), embedded: embedded.is_some() })
+}

@@ -1,0 +1,122 @@
+//! Background workers. `try_execute_job` is one step (claim, run, record),
+//! which tests call directly; `run_workers` loops it inside `serve`.
+
+use std::time::Duration;
+
+use rand::Rng;
+use switchboard_ingest::Limits;
+use switchboard_store::{Job, now_millis};
+
+use super::ingest::{IngestError, ingest_version};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing was due.
+    Idle,
+    Succeeded {
+        job_id: String,
+    },
+    /// Failed this time; queued again for later.
+    Retrying {
+        job_id: String,
+    },
+    /// Failed for good.
+    Failed {
+        job_id: String,
+    },
+}
+
+/// Full-jitter exponential backoff: up to 2^attempts seconds, at most 10 minutes.
+fn backoff_ms(attempts: i32) -> i64 {
+    let cap = (1_000i64 << attempts.clamp(0, 20)).min(600_000);
+    rand::rng().random_range(cap / 2..=cap)
+}
+
+pub async fn try_execute_job(state: &AppState, worker: &str) -> anyhow::Result<Outcome> {
+    let lease_ms = (state.settings.knowledge.job_lease_secs * 1000) as i64;
+    let Some(job) = state.store.claim_job(worker, now_millis(), lease_ms).await? else {
+        return Ok(Outcome::Idle);
+    };
+    let span =
+        tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts, org_id = %job.org_id);
+    let _guard = span.enter();
+    let result = match job.kind.as_str() {
+        "ingest" => run_ingest(state, &job).await,
+        other => Err(IngestError::Permanent(format!("unknown job kind `{other}`"))),
+    };
+    let id = job.id.clone();
+    match result {
+        Ok(()) => {
+            state.store.complete_job(&job).await?;
+            Ok(Outcome::Succeeded { job_id: id })
+        }
+        Err(IngestError::Permanent(message)) => {
+            tracing::info!(error = %message, "job failed for good");
+            record_version_failure(state, &job, &message).await;
+            state.store.fail_job(&job, &message, None).await?;
+            Ok(Outcome::Failed { job_id: id })
+        }
+        Err(IngestError::Transient(e)) => {
+            let message = format!("{e:#}");
+            tracing::warn!(error = %message, "job failed; will retry");
+            let last = job.attempts >= job.max_attempts;
+            if last {
+                record_version_failure(state, &job, &message).await;
+            }
+            state.store.fail_job(&job, &message, Some(now_millis() + backoff_ms(job.attempts))).await?;
+            Ok(if last { Outcome::Failed { job_id: id } } else { Outcome::Retrying { job_id: id } })
+        }
+    }
+}
+
+fn version_id(job: &Job) -> Option<&str> {
+    job.payload.get("version_id").and_then(|v| v.as_str())
+}
+
+async fn run_ingest(state: &AppState, job: &Job) -> Result<(), IngestError> {
+    let version_id = version_id(job).ok_or_else(|| IngestError::Permanent("job without a version_id".into()))?;
+    let limits = Limits { max_input_bytes: state.settings.knowledge.max_upload_bytes as u64, ..Limits::default() };
+    let done = ingest_version(state.store.as_ref(), state.embedder.clone(), &job.tenant(), version_id, limits).await?;
+    tracing::info!(chunks = done.chunks, embedded = done.embedded, "document version published");
+    state.jobs_changed.notify_waiters();
+    Ok(())
+}
+
+async fn record_version_failure(state: &AppState, job: &Job, message: &str) {
+    if let Some(version_id) = version_id(job)
+        && let Err(e) = state.store.fail_version(&job.tenant(), version_id, message).await
+    {
+        tracing::error!(error = %e, "could not mark the document failed");
+    }
+}
+
+/// Runs `count` workers until `stop` fires. Idle workers wake on new work or every few seconds.
+pub fn spawn_workers(state: AppState, count: u32, stop: tokio::sync::watch::Receiver<bool>) {
+    for n in 0..count {
+        let state = state.clone();
+        let mut stop = stop.clone();
+        let name = format!("{}-{n}", uuid::Uuid::now_v7());
+        tokio::spawn(async move {
+            loop {
+                if *stop.borrow() {
+                    break;
+                }
+                match try_execute_job(&state, &name).await {
+                    Ok(Outcome::Idle) => {
+                        tokio::select! {
+                            () = state.jobs_queued.notified() => {}
+                            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                            _ = stop.changed() => {}
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = format!("{e:#}"), "worker step failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+    }
+}

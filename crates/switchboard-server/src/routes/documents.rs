@@ -1,0 +1,302 @@
+//! Documents: uploads (files, text, FAQ lists) answered 202 while a worker
+//! ingests them; status, listing, deletion.
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, header};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use switchboard_store::{Document, DocumentStatus, NewDocumentVersion};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::dto::iso;
+use crate::auth::{Permission, Principal};
+use crate::domain::Name;
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, ListParams};
+use crate::state::AppState;
+
+pub fn router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(add_documents, list_documents))
+        // Uploads may be larger than other bodies; a little room for the multipart framing.
+        .layer(axum::extract::DefaultBodyLimit::max(max_upload_bytes.saturating_mul(2).saturating_add(64 * 1024)));
+    OpenApiRouter::new().merge(uploads).routes(routes!(get_document, delete_document))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DocumentDto {
+    pub id: String,
+    pub collection_id: String,
+    pub title: String,
+    /// `file`, `text`, `faq` or `url`.
+    pub source: String,
+    pub url: Option<String>,
+    /// Of the latest version: `queued`, `processing`, `ready` or `failed`.
+    #[schema(value_type = String)]
+    pub status: DocumentStatus,
+    pub chunk_count: i32,
+    /// Why the latest version failed.
+    pub error: Option<String>,
+    /// The latest version's number (1 for the first upload).
+    pub version: i32,
+    /// SHA-256 of the latest version's content.
+    pub content_hash: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Document> for DocumentDto {
+    fn from(d: Document) -> Self {
+        Self {
+            id: d.id,
+            collection_id: d.collection_id,
+            title: d.title,
+            source: d.source_kind,
+            url: d.url,
+            status: d.status,
+            chunk_count: d.chunk_count,
+            error: d.error,
+            version: d.latest_version,
+            content_hash: d.content_hash,
+            created_at: iso(d.created_at),
+            updated_at: iso(d.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub id: String,
+    #[schema(value_type = String)]
+    pub status: DocumentStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AcceptedDocuments {
+    pub documents: Vec<Accepted>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaqItem {
+    #[schema(min_length = 1)]
+    pub question: String,
+    #[schema(min_length = 1)]
+    pub answer: String,
+}
+
+/// One of: `{title, text}` or `{faq: [{question, answer}], title?}`. (`{url}` is
+/// answered 422 until crawling lands.)
+/// Files go as `multipart/form-data` with one or more `file` parts.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddDocument {
+    pub title: Option<String>,
+    pub text: Option<String>,
+    pub faq: Option<Vec<FaqItem>>,
+    pub url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DocumentList {
+    pub documents: Vec<DocumentDto>,
+    pub next_cursor: Option<String>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Uploaded file names are kept as escaped metadata only; storage keys are ours.
+fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').chars().take(200).collect::<String>();
+    if cleaned.is_empty() { "upload".to_owned() } else { cleaned }
+}
+
+fn from_json(body: AddDocument) -> Result<NewDocumentVersion, ApiError> {
+    match (body.text, body.faq, body.url) {
+        (Some(text), None, None) => {
+            let title = Name::parse("title", body.title.as_deref().unwrap_or_default())?;
+            if text.trim().is_empty() {
+                return Err(ApiError::invalid("`text` must not be empty"));
+            }
+            Ok(NewDocumentVersion {
+                source_key: format!("text:{}", title.as_str()),
+                source_kind: "text".into(),
+                title: title.as_str().into(),
+                url: None,
+                content_hash: sha256_hex(text.as_bytes()),
+                media_type: Some("text/markdown".into()),
+                content: text.into_bytes(),
+            })
+        }
+        (None, Some(faq), None) => {
+            if faq.is_empty() || faq.iter().any(|f| f.question.trim().is_empty() || f.answer.trim().is_empty()) {
+                return Err(ApiError::invalid("`faq` needs at least one entry, each with a question and an answer"));
+            }
+            let title = Name::parse("title", body.title.as_deref().unwrap_or("FAQ"))?;
+            // Stored as CSV, the same format an uploaded FAQ file has, so one parser serves both.
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record(["question", "answer"]).map_err(anyhow::Error::from)?;
+            for item in &faq {
+                writer.write_record([item.question.trim(), item.answer.trim()]).map_err(anyhow::Error::from)?;
+            }
+            let content = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(NewDocumentVersion {
+                source_key: format!("faq:{}", title.as_str()),
+                source_kind: "faq".into(),
+                title: title.as_str().into(),
+                url: None,
+                content_hash: sha256_hex(&content),
+                media_type: Some("text/csv".into()),
+                content,
+            })
+        }
+        (None, None, Some(_)) => Err(ApiError::new(
+            ErrorKind::InvalidRequest,
+            "adding web pages by URL is not available in this version; upload the page as an HTML file",
+        )),
+        _ => Err(ApiError::invalid("send exactly one of `text` (with `title`), `faq`, or `url`")),
+    }
+}
+
+async fn from_multipart(mut multipart: Multipart, max_bytes: usize) -> Result<Vec<NewDocumentVersion>, ApiError> {
+    let mut out = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(&e))? {
+        if field.name() != Some("file") {
+            return Err(ApiError::invalid(format!(
+                "unexpected form field `{}`; send files as `file`",
+                field.name().unwrap_or("")
+            )));
+        }
+        let file_name = clean_file_name(field.file_name().unwrap_or("upload"));
+        let declared = field.content_type().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
+        if bytes.len() > max_bytes {
+            return Err(ApiError::new(
+                ErrorKind::PayloadTooLarge,
+                format!("`{file_name}` is over the {max_bytes}-byte upload limit"),
+            ));
+        }
+        if bytes.is_empty() {
+            return Err(ApiError::invalid(format!("`{file_name}` is empty")));
+        }
+        let format = switchboard_ingest::detect(&bytes, Some(&file_name), declared.as_deref())
+            .map_err(|e| ApiError::invalid(format!("`{file_name}`: {e}")))?;
+        out.push(NewDocumentVersion {
+            source_key: format!("file:{file_name}"),
+            source_kind: "file".into(),
+            title: file_name,
+            url: None,
+            content_hash: sha256_hex(&bytes),
+            media_type: Some(format.media_type().to_owned()),
+            content: bytes.to_vec(),
+        });
+    }
+    if out.is_empty() {
+        return Err(ApiError::invalid("send one or more `file` parts"));
+    }
+    Ok(out)
+}
+
+fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(ErrorKind::PayloadTooLarge, "the upload is over the size limit")
+    } else {
+        ApiError::new(ErrorKind::BadRequest, format!("malformed multipart body: {}", e.body_text()))
+    }
+}
+
+/// Adds documents to a collection: files (multipart `file` parts: PDF, DOCX,
+/// HTML, Markdown, TXT, CSV of question,answer), or JSON `{title, text}` or
+/// `{faq: [...]}`. Answers 202 at once; poll `GET /v1/documents/{id}` for the
+/// status. Re-sending a source with the same name makes a new version; an
+/// identical one changes nothing.
+#[utoipa::path(post, path = "/v1/collections/{id}/documents", tag = "knowledge", params(("id" = String, Path)),
+    request_body(content((AddDocument = "application/json"), (String = "multipart/form-data"))),
+    responses((status = 202, body = AcceptedDocuments)))]
+async fn add_documents(
+    State(state): State<AppState>,
+    p: Principal,
+    IdPath(collection_id): IdPath,
+    request: Request,
+) -> ApiResult<(StatusCode, Json<AcceptedDocuments>)> {
+    p.require(Permission::Write)?;
+    let max = state.settings.knowledge.max_upload_bytes;
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let uploads = if is_multipart {
+        let multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::new(ErrorKind::BadRequest, e.body_text()))?;
+        from_multipart(multipart, max).await?
+    } else {
+        let ApiJson(body) = ApiJson::<AddDocument>::from_request(request, &state).await?;
+        let upload = from_json(body)?;
+        if upload.content.len() > max {
+            return Err(ApiError::new(ErrorKind::PayloadTooLarge, format!("over the {max}-byte upload limit")));
+        }
+        vec![upload]
+    };
+    let mut accepted = Vec::with_capacity(uploads.len());
+    for upload in &uploads {
+        let added = state
+            .store
+            .add_document_version(
+                &p.tenant,
+                &p.audit(),
+                &collection_id,
+                upload,
+                state.settings.knowledge.job_max_attempts,
+            )
+            .await?;
+        accepted.push(Accepted { id: added.document.id, status: added.document.status });
+    }
+    state.jobs_queued.notify_waiters();
+    Ok((StatusCode::ACCEPTED, Json(AcceptedDocuments { documents: accepted })))
+}
+
+/// Lists a collection's documents.
+#[utoipa::path(get, path = "/v1/collections/{id}/documents", tag = "knowledge", params(("id" = String, Path), ListParams),
+    responses((status = 200, body = DocumentList)))]
+async fn list_documents(
+    State(state): State<AppState>,
+    p: Principal,
+    IdPath(collection_id): IdPath,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> ApiResult<Json<DocumentList>> {
+    p.require(Permission::Read)?;
+    let page = state.store.list_documents(&p.tenant, &collection_id, &q.page()?).await?;
+    Ok(Json(DocumentList {
+        documents: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One document: status, chunk count, error, version, content hash.
+#[utoipa::path(get, path = "/v1/documents/{id}", tag = "knowledge", params(("id" = String, Path)),
+    responses((status = 200, body = DocumentDto)))]
+async fn get_document(State(state): State<AppState>, p: Principal, IdPath(id): IdPath) -> ApiResult<Json<DocumentDto>> {
+    p.require(Permission::Read)?;
+    Ok(Json(state.store.get_document(&p.tenant, &id).await?.into()))
+}
+
+/// Deletes a document with all its versions, chunks, vectors and the stored file.
+#[utoipa::path(delete, path = "/v1/documents/{id}", tag = "knowledge", params(("id" = String, Path)),
+    responses((status = 204)))]
+async fn delete_document(State(state): State<AppState>, p: Principal, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+    p.require(Permission::Write)?;
+    state.store.delete_document(&p.tenant, &p.audit(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

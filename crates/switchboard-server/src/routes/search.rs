@@ -1,0 +1,135 @@
+//! `POST /v1/collections/{id}/search`: hybrid retrieval with per-signal scores.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, IdPath};
+use crate::knowledge::search::{Mode, SearchRequest, Weights, search};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(search_collection))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    #[schema(min_length = 1, max_length = 2000)]
+    pub query: String,
+    /// 1 to 50; default 5.
+    #[schema(minimum = 1, maximum = 50)]
+    pub top_k: Option<u32>,
+    /// `hybrid` (default), `bm25` or `dense`.
+    pub mode: Option<String>,
+    /// Weight of the full-text signal in hybrid fusion (default 1).
+    #[schema(minimum = 0.0)]
+    pub bm25_weight: Option<f64>,
+    /// Weight of the vector signal in hybrid fusion (default 1).
+    #[schema(minimum = 0.0)]
+    pub dense_weight: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignalScore {
+    /// 1-based rank within this signal's results.
+    pub rank: usize,
+    pub score: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignalScores {
+    /// Full-text relevance (BM25 on SQLite, ts_rank_cd on PostgreSQL).
+    pub bm25: Option<SignalScore>,
+    /// Cosine similarity to the query.
+    pub dense: Option<SignalScore>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchResult {
+    pub chunk_id: String,
+    pub document_id: String,
+    pub title: String,
+    pub text: String,
+    /// The fused score (reciprocal rank fusion) in hybrid mode.
+    pub score: f64,
+    pub url: Option<String>,
+    /// Headings above the chunk, e.g. `Returns > EU > Time limits`.
+    pub heading_path: String,
+    pub page: Option<i32>,
+    pub scores: SignalScores,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchResponse {
+    pub results: Vec<SearchResult>,
+    /// `hybrid`, `bm25` or `dense`: what actually ran.
+    pub mode: String,
+    /// False when no embedding model is loaded (full-text only).
+    pub dense_available: bool,
+}
+
+/// Searches a collection's live documents.
+#[utoipa::path(post, path = "/v1/collections/{id}/search", tag = "knowledge", params(("id" = String, Path)),
+    request_body = SearchBody, responses((status = 200, body = SearchResponse)))]
+async fn search_collection(
+    State(state): State<AppState>,
+    p: Principal,
+    IdPath(collection_id): IdPath,
+    ApiJson(body): ApiJson<SearchBody>,
+) -> ApiResult<Json<SearchResponse>> {
+    p.require(Permission::Read)?;
+    state.store.get_collection(&p.tenant, &collection_id).await?;
+    let query = body.query.trim();
+    if query.is_empty() || query.chars().count() > 2000 {
+        return Err(ApiError::invalid("`query` must be 1 to 2000 characters"));
+    }
+    let top_k = body.top_k.unwrap_or(5);
+    if !(1..=50).contains(&top_k) {
+        return Err(ApiError::invalid("`top_k` must be 1 to 50"));
+    }
+    let mode = match body.mode.as_deref().unwrap_or("hybrid") {
+        "hybrid" => Mode::Hybrid,
+        "bm25" => Mode::Bm25,
+        "dense" => Mode::Dense,
+        other => return Err(ApiError::invalid(format!("unknown mode `{other}` (hybrid, bm25 or dense)"))),
+    };
+    if mode == Mode::Dense && state.embedder.is_none() {
+        return Err(ApiError::invalid("dense search needs the embedding model, which this server has not loaded"));
+    }
+    let weights = Weights { bm25: body.bm25_weight.unwrap_or(1.0), dense: body.dense_weight.unwrap_or(1.0) };
+    if !(weights.bm25 >= 0.0 && weights.dense >= 0.0 && weights.bm25.is_finite() && weights.dense.is_finite()) {
+        return Err(ApiError::invalid("weights must be finite and not negative"));
+    }
+    let req = SearchRequest { query, top_k: top_k as usize, mode, weights };
+    let (found, dense_used) = search(&state, &p.tenant, vec![collection_id], &req).await?;
+    let ran = match (mode, dense_used) {
+        (Mode::Hybrid, false) => "bm25",
+        (Mode::Hybrid, true) => "hybrid",
+        (Mode::Bm25, _) => "bm25",
+        (Mode::Dense, _) => "dense",
+    };
+    let results = found
+        .into_iter()
+        .map(|s| SearchResult {
+            chunk_id: s.hit.chunk_id,
+            document_id: s.hit.document_id,
+            title: s.hit.title,
+            text: s.hit.text,
+            score: s.score,
+            url: s.hit.url,
+            heading_path: s.hit.heading_path,
+            page: s.hit.page,
+            scores: SignalScores {
+                bm25: s.bm25.map(|(rank, score)| SignalScore { rank, score }),
+                dense: s.dense.map(|(rank, score)| SignalScore { rank, score }),
+            },
+        })
+        .collect();
+    Ok(Json(SearchResponse { results, mode: ran.into(), dense_available: state.embedder.is_some() }))
+}
