@@ -47,7 +47,13 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let draining = state.is_draining();
     let shutdown =
         Check { name: "shutdown", ok: !draining, detail: if draining { "draining".into() } else { "serving".into() } };
+    // Informational: without a model the server still serves, with full-text search only.
+    let embeddings = match &state.embedder {
+        Some(model) => Check { name: "embeddings", ok: true, detail: format!("local:{}", model.model_id()) },
+        None => Check { name: "embeddings", ok: true, detail: "no model loaded: search is full-text only".into() },
+    };
     let ok = database.ok && shutdown.ok;
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(Health { status: if ok { "ok" } else { "unavailable" }, checks: vec![database, shutdown] }))
+    let checks = vec![database, shutdown, embeddings];
+    (status, Json(Health { status: if ok { "ok" } else { "unavailable" }, checks }))
 }

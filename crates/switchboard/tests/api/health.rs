@@ -14,6 +14,32 @@ async fn healthz_and_readyz_answer_without_auth() {
     assert_eq!(body["checks"][0]["ok"], true);
     let expected = if backend_url_base().is_some() { "postgres" } else { "sqlite" };
     assert_eq!(body["checks"][0]["detail"], expected);
+    assert_eq!(body["checks"][2]["name"], "embeddings");
+    assert_eq!(body["checks"][2]["detail"], "local:all-MiniLM-L6-v2");
+}
+
+#[tokio::test]
+async fn without_a_model_the_server_is_ready_and_says_search_is_full_text_only() {
+    let app = spawn_app_with(|s| s.knowledge.model_dir = Some("/nonexistent/model".into())).await;
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["checks"][2]["detail"].as_str().unwrap().contains("full-text only"), "{body}");
+    let kb: Value =
+        app.post("/v1/collections", &app.a.key, &serde_json::json!({"name": "kb"})).await.json().await.unwrap();
+    let kb = kb["id"].as_str().unwrap();
+    let path = format!("/v1/collections/{kb}/documents");
+    app.post(&path, &app.a.key, &serde_json::json!({"title": "Hours", "text": "We open at nine."})).await;
+    app.run_jobs().await;
+    let found: Value = app
+        .post(&format!("/v1/collections/{kb}/search"), &app.a.key, &serde_json::json!({"query": "when do you open"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["mode"], "bm25");
+    assert_eq!(found["dense_available"], false);
+    assert!(found["results"][0]["text"].as_str().unwrap().contains("nine"), "{found}");
 }
 
 #[tokio::test]
