@@ -31,7 +31,7 @@ pub struct UserList {
 pub struct CreateUser {
     #[schema(format = Email, max_length = 254)]
     pub email: String,
-    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1F\\x7F]*\\S[^\\x00-\\x1F\\x7F]*$")]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*\\S[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub name: String,
     /// The new user's password (ignored when the email already has an account).
     #[schema(min_length = 10, max_length = 1024)]

@@ -26,6 +26,7 @@ pub struct SearchBody {
     #[schema(minimum = 1, maximum = 50)]
     pub top_k: Option<u32>,
     /// `hybrid` (default), `bm25` or `dense`.
+    #[schema(value_type = Option<SearchModeSchema>)]
     pub mode: Option<String>,
     /// Weight of the full-text signal in hybrid fusion (default 1).
     #[schema(minimum = 0.0)]
@@ -33,6 +34,17 @@ pub struct SearchBody {
     /// Weight of the vector signal in hybrid fusion (default 1).
     #[schema(minimum = 0.0)]
     pub dense_weight: Option<f64>,
+}
+
+/// Which signals a search uses.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code, reason = "describes the `mode` values in the API document only")]
+#[serde(rename_all = "snake_case")]
+#[schema(as = SearchMode)]
+pub enum SearchModeSchema {
+    Hybrid,
+    Bm25,
+    Dense,
 }
 
 #[derive(Serialize, ToSchema)]
