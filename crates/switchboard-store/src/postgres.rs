@@ -78,13 +78,14 @@ impl PgStore {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT c.id AS chunk_id, c.document_id, c.collection_id, d.title, d.url, c.heading_path, c.page, c.text, \
-             ts_rank_cd(c.tsv, q)::float8 AS score \
-             FROM chunks c JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id, \
+            "SELECT {HIT}, ts_rank_cd(c.tsv, q)::float8 AS score \
+             FROM {LIVE}, \
              to_tsquery('english', $1) q \
              WHERE c.tsv @@ q AND c.org_id = $2 AND c.collection_id IN ({}) ORDER BY score DESC LIMIT {}",
             search::placeholders(3, scope.collection_ids.len()),
-            scope.limit
+            scope.limit,
+            HIT = search::HIT_COLUMNS,
+            LIVE = search::LIVE_CHUNKS
         );
         let mut q = sqlx::query(&sql).bind(terms.join(" | ")).bind(t.org_id());
         for id in &scope.collection_ids {
@@ -103,13 +104,14 @@ impl PgStore {
         // match the partial index expression for the index to be used.
         let dim = embedding.len();
         let sql = format!(
-            "SELECT c.id AS chunk_id, c.document_id, c.collection_id, d.title, d.url, c.heading_path, c.page, c.text, \
-             (1 - (c.embedding::vector({dim}) <=> $1::vector({dim})))::float8 AS score \
-             FROM chunks c JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id \
+            "SELECT {HIT}, (1 - (c.embedding::vector({dim}) <=> $1::vector({dim})))::float8 AS score \
+             FROM {LIVE} \
              WHERE c.embedding_dim = {dim} AND c.org_id = $2 AND c.collection_id IN ({}) \
              ORDER BY c.embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {}",
             search::placeholders(3, scope.collection_ids.len()),
-            scope.limit
+            scope.limit,
+            HIT = search::HIT_COLUMNS,
+            LIVE = search::LIVE_CHUNKS
         );
         let mut q = sqlx::query(&sql).bind(vector_literal(embedding)).bind(t.org_id());
         for id in &scope.collection_ids {

@@ -1,5 +1,14 @@
 //! Helpers both backends' search code shares.
 
+/// The columns a [`crate::ChunkHit`] is read from (a `score` column follows in each query).
+pub(crate) const HIT_COLUMNS: &str =
+    "c.id AS chunk_id, c.document_id, c.collection_id, d.title, d.url, c.heading_path, c.page, c.text";
+
+/// Chunks joined to their document, restricted to live versions: search never
+/// sees a version that is still being ingested or has been replaced.
+pub(crate) const LIVE_CHUNKS: &str =
+    "chunks c JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id";
+
 /// The words of a free-text query, lower-cased, punctuation dropped: safe to
 /// put into an FTS5 or tsquery expression (no operators get through).
 pub(crate) fn query_terms(query: &str) -> Vec<String> {

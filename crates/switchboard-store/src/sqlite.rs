@@ -127,14 +127,14 @@ impl SqliteStore {
         }
         let fts_query = terms.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ");
         let sql = format!(
-            "SELECT c.id AS chunk_id, c.document_id, c.collection_id, d.title, d.url, c.heading_path, c.page, c.text, \
-             -bm25(chunks_fts, 2.0, 1.0) AS score \
-             FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid \
-             JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id \
+            "SELECT {HIT}, -bm25(chunks_fts, 2.0, 1.0) AS score \
+             FROM {LIVE} JOIN chunks_fts ON chunks_fts.rowid = c.rowid \
              WHERE chunks_fts MATCH $1 AND c.org_id = $2 AND c.collection_id IN ({}) \
              ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT {}",
             search::placeholders(3, scope.collection_ids.len()),
-            scope.limit
+            scope.limit,
+            HIT = search::HIT_COLUMNS,
+            LIVE = search::LIVE_CHUNKS
         );
         let mut q = sqlx::query(&sql).bind(fts_query).bind(t.org_id());
         for id in &scope.collection_ids {
@@ -151,11 +151,11 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT c.id AS chunk_id, c.document_id, c.collection_id, d.title, d.url, c.heading_path, c.page, c.text, \
-             0.0 AS score, c.embedding FROM chunks c \
-             JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id \
+            "SELECT {HIT}, 0.0 AS score, c.embedding FROM {LIVE} \
              WHERE c.org_id = $1 AND c.embedding IS NOT NULL AND c.collection_id IN ({})",
-            search::placeholders(2, scope.collection_ids.len())
+            search::placeholders(2, scope.collection_ids.len()),
+            HIT = search::HIT_COLUMNS,
+            LIVE = search::LIVE_CHUNKS
         );
         let mut q = sqlx::query(&sql).bind(t.org_id());
         for id in &scope.collection_ids {
