@@ -109,21 +109,28 @@ async fn sigterm_stops_accepting_lets_in_flight_requests_finish_and_exits_cleanl
     let mut server = serve(dir.path(), &env, &[("SWITCHBOARD__SERVER__SHUTDOWN_GRACE_SECS", "20")]);
     let addr = server.url.trim_start_matches("http://").to_owned();
 
-    // A request in flight: headers and half of the body sent.
+    // A request in flight. `Expect: 100-continue` makes the server say when
+    // its handler starts reading the body, so the signal below provably
+    // arrives while the request is being served (not while the connection is
+    // merely accepted, which a graceful shutdown may close).
     let body = r#"{"name":"made during shutdown"}"#;
     let mut conn = TcpStream::connect(&addr).unwrap();
     write!(
         conn,
-        "POST /v1/api-keys HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        "POST /v1/api-keys HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n{}",
         owner["api_key"].as_str().unwrap(),
         body.len(),
         &body[..10]
     )
     .unwrap();
     conn.flush().unwrap();
-    // Make sure the server has the connection before the signal.
-    let client = reqwest::Client::new();
-    assert_eq!(client.get(format!("{}/healthz", server.url)).send().await.unwrap().status(), 200);
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        conn.read_exact(&mut byte).unwrap();
+        interim.push(byte[0]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&interim));
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.child.id() as i32), nix::sys::signal::Signal::SIGTERM)
         .unwrap();
