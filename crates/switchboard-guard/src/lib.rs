@@ -22,6 +22,10 @@
 //! - **Explainable verdicts:** detectors return the reasons (rule names, matched text spans) that
 //!   made them fire, so an operator can see why a message was refused or redacted.
 
+pub mod canary;
+pub mod forbidden;
+pub mod grounding;
+pub mod injection;
 pub mod markdown;
 pub mod pii;
 pub mod text;
