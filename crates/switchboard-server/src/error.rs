@@ -103,6 +103,9 @@ impl ApiError {
     pub fn invalid(detail: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidRequest, detail)
     }
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, detail)
+    }
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(ErrorKind::Forbidden, detail)
     }
@@ -133,20 +136,28 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem+json body, for errors that travel inside a stream. Internal
+    /// errors are logged here, once, inside the request's span.
+    pub fn problem(&self) -> Problem {
         let (_, status, title) = self.kind.spec();
         if let Some(source) = &self.source {
-            // The one place internal errors are logged, inside the request's span.
             tracing::error!(error = format!("{source:#}"), "internal error");
         }
-        let body = Problem {
+        Problem {
             kind: self.kind.type_uri(),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail: self.detail,
+            detail: self.detail.clone(),
             request_id: crate::http::request_id::current(),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (_, status, _) = self.kind.spec();
+        let body = self.problem();
         let mut response = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

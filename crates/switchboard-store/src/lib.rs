@@ -10,6 +10,7 @@
 //!   and writes its audit entry in the same transaction as the change (jobs are
 //!   machinery, not tenant data, and are not audited).
 
+mod conversations;
 mod error;
 mod migrations;
 pub mod model;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use conversations::*;
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PgStore;
@@ -37,7 +39,7 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ConversationStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Cheap round trip to the database, for readiness.

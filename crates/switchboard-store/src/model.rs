@@ -551,6 +551,9 @@ pub struct ChunkHit {
 pub struct SearchScope {
     pub collection_ids: Vec<String>,
     pub limit: u32,
+    /// Search the knowledge snapshot this agent version was released with
+    /// instead of the live versions.
+    pub pinned_to: Option<String>,
 }
 
 pub fn embedding_to_bytes(v: &[f32]) -> Vec<u8> {

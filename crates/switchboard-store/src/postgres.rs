@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use crate::conversations::*;
 use crate::model::*;
 use crate::{Backend, Result, Store, StoreError, search};
 
@@ -85,7 +86,7 @@ impl PgStore {
             search::placeholders(3, scope.collection_ids.len()),
             scope.limit,
             HIT = search::HIT_COLUMNS,
-            LIVE = search::LIVE_CHUNKS
+            LIVE = search::chunk_source(scope)
         );
         let mut q = sqlx::query(&sql).bind(terms.join(" | ")).bind(t.org_id());
         for id in &scope.collection_ids {
@@ -111,7 +112,7 @@ impl PgStore {
             search::placeholders(3, scope.collection_ids.len()),
             scope.limit,
             HIT = search::HIT_COLUMNS,
-            LIVE = search::LIVE_CHUNKS
+            LIVE = search::chunk_source(scope)
         );
         let mut q = sqlx::query(&sql).bind(vector_literal(embedding)).bind(t.org_id());
         for id in &scope.collection_ids {
@@ -123,3 +124,4 @@ impl PgStore {
 }
 
 crate::shared::impl_store!(PgStore, sqlx::Postgres, Backend::Postgres, " FOR UPDATE SKIP LOCKED");
+crate::conversations::impl_conversation_store!(PgStore, sqlx::Postgres);

@@ -9,6 +9,21 @@ pub(crate) const HIT_COLUMNS: &str =
 pub(crate) const LIVE_CHUNKS: &str =
     "chunks c JOIN documents d ON d.id = c.document_id AND d.live_version_id = c.version_id";
 
+/// The chunks a search may see: the live versions, or the snapshot an agent
+/// version was released with. The snapshot id is one of our UUIDs (checked
+/// here), so it is safe to inline.
+pub(crate) fn chunk_source(scope: &crate::SearchScope) -> String {
+    match scope.pinned_to.as_deref().filter(|id| uuid::Uuid::try_parse(id).is_ok()) {
+        Some(version) => format!(
+            "chunks c JOIN documents d ON d.id = c.document_id \
+             JOIN agent_version_knowledge k ON k.document_version_id = c.version_id AND k.agent_version_id = '{version}'"
+        ),
+        // An id that is not one of ours pins to nothing.
+        None if scope.pinned_to.is_some() => format!("{LIVE_CHUNKS} AND 1 = 0"),
+        None => LIVE_CHUNKS.to_owned(),
+    }
+}
+
 /// The words of a free-text query, lower-cased, punctuation dropped: safe to
 /// put into an FTS5 or tsquery expression (no operators get through).
 pub(crate) fn query_terms(query: &str) -> Vec<String> {

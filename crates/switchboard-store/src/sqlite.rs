@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::conversations::*;
 use crate::model::*;
 use crate::{Backend, Result, Store, StoreError, search};
 
@@ -134,7 +135,7 @@ impl SqliteStore {
             search::placeholders(3, scope.collection_ids.len()),
             scope.limit,
             HIT = search::HIT_COLUMNS,
-            LIVE = search::LIVE_CHUNKS
+            LIVE = search::chunk_source(scope)
         );
         let mut q = sqlx::query(&sql).bind(fts_query).bind(t.org_id());
         for id in &scope.collection_ids {
@@ -155,7 +156,7 @@ impl SqliteStore {
              WHERE c.org_id = $1 AND c.embedding IS NOT NULL AND c.collection_id IN ({})",
             search::placeholders(2, scope.collection_ids.len()),
             HIT = search::HIT_COLUMNS,
-            LIVE = search::LIVE_CHUNKS
+            LIVE = search::chunk_source(scope)
         );
         let mut q = sqlx::query(&sql).bind(t.org_id());
         for id in &scope.collection_ids {
@@ -180,6 +181,7 @@ impl SqliteStore {
 }
 
 crate::shared::impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, "");
+crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {

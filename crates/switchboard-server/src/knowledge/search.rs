@@ -54,9 +54,21 @@ pub async fn search(
     collection_ids: Vec<String>,
     req: &SearchRequest<'_>,
 ) -> anyhow::Result<(Vec<Scored>, bool)> {
+    search_pinned(state, t, collection_ids, None, req).await
+}
+
+/// [`search`], optionally over the knowledge snapshot an agent version was
+/// released with (`pinned_to`, an agent version id) instead of live documents.
+pub async fn search_pinned(
+    state: &AppState,
+    t: &Tenant,
+    collection_ids: Vec<String>,
+    pinned_to: Option<String>,
+    req: &SearchRequest<'_>,
+) -> anyhow::Result<(Vec<Scored>, bool)> {
     // Each signal looks deeper than top_k so that fusion has something to fuse.
     let depth = (req.top_k * 4).clamp(20, 200) as u32;
-    let scope = SearchScope { collection_ids, limit: depth };
+    let scope = SearchScope { collection_ids, limit: depth, pinned_to };
     let store: &dyn Store = state.store.as_ref();
     let want_text = req.mode != Mode::Dense;
     let dense_model = if req.mode == Mode::Bm25 { None } else { state.embedder.clone() };

@@ -3,14 +3,17 @@
 //! one in the OpenAPI document as it adds it to the router: a route cannot be
 //! served without being documented.
 
+mod agents;
 mod api_keys;
 mod audit;
 mod collections;
+mod conversations;
 mod documents;
 pub mod dto;
 mod health;
 mod members;
 mod org;
+mod progress;
 mod search;
 mod session;
 
@@ -35,6 +38,8 @@ use crate::state::AppState;
         (name = "organization", description = "The organization, billing settings and audit log"),
         (name = "team", description = "Members and API keys"),
         (name = "knowledge", description = "Collections of documents agents answer from"),
+        (name = "agents", description = "Agents and their versions: release, rollback, diff"),
+        (name = "conversations", description = "Conversations, the message path, and the human queue"),
         (name = "operations", description = "Health and the API description"),
     )
 )]
@@ -124,6 +129,9 @@ pub fn all(settings: &crate::settings::Settings) -> (axum::Router<AppState>, uto
         .merge(collections::router())
         .merge(documents::router(settings.knowledge.max_upload_bytes))
         .merge(search::router())
+        .merge(progress::router())
+        .merge(agents::router())
+        .merge(conversations::router())
         .routes(routes!(openapi_json))
         .split_for_parts();
     let mut spec = spec;

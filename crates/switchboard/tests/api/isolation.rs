@@ -58,6 +58,49 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, Fixture> {
         "/v1/documents/{id}",
         Fixture { id: doc["documents"][0]["id"].as_str().unwrap().to_owned(), bodies: BTreeMap::new() },
     );
+    map.insert(
+        "/v1/documents/{id}/events",
+        Fixture { id: doc["documents"][0]["id"].as_str().unwrap().to_owned(), bodies: BTreeMap::new() },
+    );
+    let agent: Value = app
+        .post("/v1/agents", &app.a.key, &json!({"name": "A's agent", "collection_ids": [collection_id]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let agent_id = agent["id"].as_str().unwrap().to_owned();
+    app.patch(&format!("/v1/agents/{agent_id}"), &app.a.key, &json!({"persona": "draft"})).await;
+    let agent_fixture = |bodies: BTreeMap<&'static str, Value>| Fixture { id: agent_id.clone(), bodies };
+    map.insert("/v1/agents/{id}", agent_fixture(BTreeMap::from([("patch", json!({"persona": "changed by B"}))])));
+    for path in ["/v1/agents/{id}/versions", "/v1/agents/{id}/versions/{version}", "/v1/agents/{id}/diff"] {
+        map.insert(path, agent_fixture(BTreeMap::new()));
+    }
+    map.insert("/v1/agents/{id}/versions/{version}/release", agent_fixture(BTreeMap::from([("post", json!({}))])));
+    map.insert("/v1/agents/{id}/rollback", agent_fixture(BTreeMap::from([("post", json!({"version": 1}))])));
+    let conversation: Value =
+        app.post("/v1/conversations", &app.a.key, &json!({"agent_id": agent_id})).await.json().await.unwrap();
+    let conversation_id = conversation["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/v1/conversations/{conversation_id}/messages"), &app.a.key, &json!({"text": "A's question"}))
+        .await;
+    let conversation_fixture = |bodies: BTreeMap<&'static str, Value>| Fixture { id: conversation_id.clone(), bodies };
+    map.insert("/v1/conversations/{id}", conversation_fixture(BTreeMap::new()));
+    map.insert("/v1/conversations/{id}/events", conversation_fixture(BTreeMap::new()));
+    map.insert(
+        "/v1/conversations/{id}/messages",
+        conversation_fixture(BTreeMap::from([("post", json!({"text": "planted by B"}))])),
+    );
+    map.insert(
+        "/v1/conversations/{id}/replies",
+        conversation_fixture(BTreeMap::from([("post", json!({"text": "planted by B"}))])),
+    );
+    for path in [
+        "/v1/conversations/{id}/takeover",
+        "/v1/conversations/{id}/handback",
+        "/v1/conversations/{id}/resolve",
+        "/v1/conversations/{id}/escalate",
+    ] {
+        map.insert(path, conversation_fixture(BTreeMap::from([("post", json!({}))])));
+    }
     map
 }
 
@@ -106,7 +149,7 @@ async fn another_tenant_gets_404_on_every_route_that_takes_an_id() {
             continue;
         }
         let fixture = fixtures.get(path.as_str()).unwrap_or_else(|| panic!("no isolation fixture for {path}: add one"));
-        let concrete = path.replace("{id}", &fixture.id);
+        let concrete = path.replace("{id}", &fixture.id).replace("{version}", "1");
         for method in item.as_object().unwrap().keys() {
             let before = snapshot(app, &concrete).await;
             for (who, headers) in &creds {

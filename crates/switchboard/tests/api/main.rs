@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod cli;
 mod collections;
+mod conversations;
 mod errors;
 mod health;
 mod helpers;

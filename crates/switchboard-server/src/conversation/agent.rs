@@ -1,0 +1,350 @@
+//! An agent's configuration: what one immutable agent version holds. Stored
+//! as JSON on the version; parsed and validated here, once, at the edge.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// Everything that decides how an agent answers. A change to any of it is a
+/// new version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub name: String,
+    /// The knowledge collections it answers from.
+    pub collection_ids: Vec<String>,
+    /// Who the agent is, e.g. "Friendly support assistant of Acme".
+    #[serde(default)]
+    pub persona: String,
+    /// Extra instructions for the LLM.
+    #[serde(default)]
+    pub instructions: String,
+    #[serde(default)]
+    pub language: LanguagePolicy,
+    #[serde(default)]
+    pub guardrails: Guardrails,
+    #[serde(default)]
+    pub escalation: EscalationPolicy,
+    /// Intents recognised by nearest neighbours over their example phrases.
+    #[serde(default)]
+    pub intents: Vec<Intent>,
+    #[serde(default)]
+    pub autonomy: Autonomy,
+    #[serde(default)]
+    pub knowledge: KnowledgePolicy,
+}
+
+/// Which language replies are written in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LanguagePolicy {
+    /// `customer` (default): answer in the customer's language; `fixed`: always `default`.
+    #[serde(default = "customer")]
+    pub reply: String,
+    /// ISO 639-1 code used when the customer's language cannot be told, or always when `fixed`.
+    #[serde(default = "english")]
+    pub default: String,
+}
+
+fn customer() -> String {
+    "customer".into()
+}
+fn english() -> String {
+    "en".into()
+}
+
+impl Default for LanguagePolicy {
+    fn default() -> Self {
+        Self { reply: customer(), default: english() }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guardrails {
+    /// Strings a reply must never contain (matched ignoring case and accents).
+    #[serde(default)]
+    pub forbidden_strings: Vec<String>,
+    /// Topics answered with a polite refusal, each recognised by its keywords.
+    #[serde(default)]
+    pub blocked_topics: Vec<BlockedTopic>,
+    /// Answers below this confidence abstain (0 to 1). Default: the answerer's calibrated threshold.
+    #[serde(default)]
+    pub min_confidence: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockedTopic {
+    pub name: String,
+    pub keywords: Vec<String>,
+}
+
+/// When a conversation goes to the human queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationPolicy {
+    /// The customer asks for a person (default true).
+    #[serde(default = "yes")]
+    pub on_request: bool,
+    /// The knowledge has no answer: escalate instead of abstaining (default false).
+    #[serde(default)]
+    pub on_abstain: bool,
+    /// Priority of escalations: low, normal (default), high or urgent.
+    #[serde(default = "normal")]
+    pub priority: String,
+}
+
+fn yes() -> bool {
+    true
+}
+fn normal() -> String {
+    "normal".into()
+}
+
+impl Default for EscalationPolicy {
+    fn default() -> Self {
+        Self { on_request: true, on_abstain: false, priority: normal() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    pub name: String,
+    /// Example customer phrases for this intent.
+    pub examples: Vec<String>,
+}
+
+/// Per-topic autonomy: `auto` answers, `draft` holds the answer for a human's
+/// approval, `human_only` hands over at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Autonomy {
+    #[serde(default = "auto")]
+    pub default: String,
+    /// Intent name to mode.
+    #[serde(default)]
+    pub topics: BTreeMap<String, String>,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+impl Default for Autonomy {
+    fn default() -> Self {
+        Self { default: auto(), topics: BTreeMap::new() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KnowledgePolicy {
+    /// Answer from the knowledge snapshot taken at release instead of the
+    /// collections' live documents (default false: follow the collections).
+    #[serde(default)]
+    pub pin_to_release: bool,
+    /// How many chunks retrieval hands to the answerer (1 to 20, default 6).
+    #[serde(default = "six")]
+    pub top_k: u32,
+}
+
+fn six() -> u32 {
+    6
+}
+
+impl Default for KnowledgePolicy {
+    fn default() -> Self {
+        Self { pin_to_release: false, top_k: six() }
+    }
+}
+
+/// How an agent treats a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Auto,
+    Draft,
+    HumanOnly,
+}
+
+fn parse_mode(field: &str, value: &str) -> Result<Mode, ApiError> {
+    match value {
+        "auto" => Ok(Mode::Auto),
+        "draft" => Ok(Mode::Draft),
+        "human_only" => Ok(Mode::HumanOnly),
+        other => Err(ApiError::invalid(format!("`{field}` must be auto, draft or human_only, not `{other}`"))),
+    }
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(format!("`{field}` must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+        return Err(ApiError::invalid(format!("`{field}` must not contain control characters")));
+    }
+    Ok(())
+}
+
+impl AgentConfig {
+    /// Checks every rule the type system does not; trims what should be trimmed.
+    pub fn validate(mut self) -> Result<Self, ApiError> {
+        self.name = crate::domain::Name::parse("name", &self.name)?.as_str().to_owned();
+        if self.collection_ids.len() > 20 {
+            return Err(ApiError::invalid("`collection_ids` holds at most 20 collections"));
+        }
+        if self.collection_ids.iter().any(|id| !crate::http::extract::is_object_id(id)) {
+            return Err(ApiError::invalid("`collection_ids` must hold collection ids"));
+        }
+        self.collection_ids.sort();
+        self.collection_ids.dedup();
+        check_text("persona", &self.persona, 2000)?;
+        check_text("instructions", &self.instructions, 20_000)?;
+        match self.language.reply.as_str() {
+            "customer" | "fixed" => {}
+            other => {
+                return Err(ApiError::invalid(format!("`language.reply` must be customer or fixed, not `{other}`")));
+            }
+        }
+        let lang = &self.language.default;
+        if lang.len() != 2 || !lang.chars().all(|c| c.is_ascii_lowercase()) {
+            return Err(ApiError::invalid("`language.default` must be an ISO 639-1 code such as `en`"));
+        }
+        if self.guardrails.forbidden_strings.len() > 200 {
+            return Err(ApiError::invalid("`guardrails.forbidden_strings` holds at most 200 strings"));
+        }
+        for s in &self.guardrails.forbidden_strings {
+            if s.trim().is_empty() {
+                return Err(ApiError::invalid("`guardrails.forbidden_strings` must not hold empty strings"));
+            }
+            check_text("guardrails.forbidden_strings", s, 500)?;
+        }
+        for topic in &self.guardrails.blocked_topics {
+            check_text("guardrails.blocked_topics.name", &topic.name, 200)?;
+            if topic.keywords.is_empty() || topic.keywords.iter().any(|k| k.trim().is_empty()) {
+                return Err(ApiError::invalid("each blocked topic needs non-empty `keywords`"));
+            }
+        }
+        if let Some(c) = self.guardrails.min_confidence
+            && !(0.0..=1.0).contains(&c)
+        {
+            return Err(ApiError::invalid("`guardrails.min_confidence` must be between 0 and 1"));
+        }
+        if !matches!(self.escalation.priority.as_str(), "low" | "normal" | "high" | "urgent") {
+            return Err(ApiError::invalid("`escalation.priority` must be low, normal, high or urgent"));
+        }
+        if self.intents.len() > 200 {
+            return Err(ApiError::invalid("`intents` holds at most 200 intents"));
+        }
+        for intent in &self.intents {
+            check_text("intents.name", &intent.name, 100)?;
+            if intent.name.trim().is_empty() || intent.examples.is_empty() || intent.examples.len() > 100 {
+                return Err(ApiError::invalid("each intent needs a name and 1 to 100 `examples`"));
+            }
+            for e in &intent.examples {
+                check_text("intents.examples", e, 500)?;
+            }
+        }
+        parse_mode("autonomy.default", &self.autonomy.default)?;
+        for (topic, mode) in &self.autonomy.topics {
+            parse_mode("autonomy.topics", mode)?;
+            if !self.intents.iter().any(|i| &i.name == topic) {
+                return Err(ApiError::invalid(format!("`autonomy.topics` names `{topic}`, which is not an intent")));
+            }
+        }
+        if !(1..=20).contains(&self.knowledge.top_k) {
+            return Err(ApiError::invalid("`knowledge.top_k` must be 1 to 20"));
+        }
+        Ok(self)
+    }
+
+    /// The mode for a recognised intent (or the default when none was).
+    pub fn mode_for(&self, intent: Option<&str>) -> Mode {
+        let value = intent.and_then(|i| self.autonomy.topics.get(i)).unwrap_or(&self.autonomy.default);
+        parse_mode("autonomy", value).unwrap_or(Mode::Auto)
+    }
+
+    pub fn from_stored(value: &serde_json::Value) -> anyhow::Result<Self> {
+        Ok(serde_json::from_value(value.clone())?)
+    }
+}
+
+/// One changed field between two versions, by JSON path.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Change {
+    /// Dotted path, e.g. `guardrails.forbidden_strings`.
+    pub path: String,
+    #[schema(value_type = Object)]
+    pub from: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub to: serde_json::Value,
+}
+
+/// The fields that differ between two configurations, in path order.
+pub fn diff(from: &serde_json::Value, to: &serde_json::Value) -> Vec<Change> {
+    let mut out = Vec::new();
+    walk("", from, to, &mut out);
+    out
+}
+
+fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<Change>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                walk(&p, x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), out);
+            }
+        }
+        _ if a != b => out.push(Change { path: path.to_owned(), from: a.clone(), to: b.clone() }),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> AgentConfig {
+        serde_json::from_value(serde_json::json!({"name": " Helper ", "collection_ids": []})).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_what_a_new_agent_should_do() {
+        let c = config().validate().unwrap();
+        assert_eq!(c.name, "Helper");
+        assert_eq!(c.language.reply, "customer");
+        assert!(c.escalation.on_request);
+        assert!(!c.knowledge.pin_to_release);
+        assert_eq!(c.mode_for(None), Mode::Auto);
+    }
+
+    #[test]
+    fn autonomy_must_name_known_intents_and_modes() {
+        let mut c = config();
+        c.autonomy.topics.insert("refunds".into(), "draft".into());
+        assert!(c.clone().validate().is_err(), "unknown intent");
+        c.intents.push(Intent { name: "refunds".into(), examples: vec!["I want my money back".into()] });
+        let c = c.validate().unwrap();
+        assert_eq!(c.mode_for(Some("refunds")), Mode::Draft);
+        assert_eq!(c.mode_for(Some("other")), Mode::Auto);
+        let mut bad = config();
+        bad.autonomy.default = "yolo".into();
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn diff_lists_changed_paths_only() {
+        let a = serde_json::json!({"name": "A", "guardrails": {"forbidden_strings": []}, "persona": "x"});
+        let b = serde_json::json!({"name": "A", "guardrails": {"forbidden_strings": ["secret"]}, "persona": "x"});
+        let changes = diff(&a, &b);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].path, "guardrails.forbidden_strings");
+        assert_eq!(changes[0].to, serde_json::json!(["secret"]));
+    }
+}

@@ -1,0 +1,442 @@
+//! The extractive answerer: the default "act" stage when no LLM is
+//! configured. It answers only with sentences taken from the retrieved
+//! chunks, so it cannot invent anything; the work is in picking the right
+//! ones and in knowing when none of them answers.
+//!
+//! 1. [`candidates`] splits the top chunks into sentences (list items, table
+//!    rows and FAQ answers stay whole) and scores each lexically: the share of
+//!    the question's content words (weighted by rarity among the candidates)
+//!    found in the sentence or in its chunk's heading path.
+//! 2. The caller embeds the question and the candidates (heading path in
+//!    front) when a model is loaded: the semantic evidence.
+//! 3. [`compose`] combines lexical, semantic and retrieval-rank evidence,
+//!    takes the best sentence with its close neighbours (and a second source
+//!    when it adds something), numbers the citations, and computes the
+//!    confidence the pipeline compares with the abstain threshold.
+
+use std::collections::{HashMap, HashSet};
+
+/// A retrieved chunk handed to the answerer, best first.
+#[derive(Debug, Clone)]
+pub struct Passage {
+    pub chunk_id: String,
+    pub document_id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub heading_path: String,
+    pub text: String,
+    /// Cosine similarity of the chunk to the question, when vectors were searched.
+    pub dense: Option<f64>,
+}
+
+/// One sentence that might answer.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Index into the passages.
+    pub passage: usize,
+    /// Position within the passage (to keep reading order).
+    pub position: usize,
+    /// What the customer is shown.
+    pub text: String,
+    /// What is matched against the question: heading path, FAQ question, sentence.
+    pub match_text: String,
+    /// Share of the question's weighted content words present (0 to 1).
+    pub lexical: f64,
+}
+
+/// One numbered source of an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Citation {
+    pub number: usize,
+    pub passage: usize,
+    /// The sentences taken from it.
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The reply with `[n]` markers, or empty when nothing qualified.
+    pub text: String,
+    pub citations: Vec<Citation>,
+    /// 0 to 1: how sure the answerer is that `text` answers the question.
+    pub confidence: f64,
+    /// The evidence behind the confidence, for the transcript.
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Evidence {
+    pub best_lexical: f64,
+    pub best_semantic: Option<f64>,
+    pub top_chunk_dense: Option<f64>,
+    pub candidates: usize,
+}
+
+/// The confidence below which the answerer abstains unless an agent sets its
+/// own: calibrated on the sample shop's answerable and unanswerable questions
+/// (see docs/bench/answers.md).
+pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.45;
+
+const MAX_ANSWER_SENTENCES: usize = 3;
+const MAX_ANSWER_WORDS: usize = 90;
+
+/// Words that carry no topic. Kept short on purpose: "return", "order" and
+/// the like are exactly what support questions are about.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "do", "does",
+    "did", "for", "from", "get", "got", "had", "has", "have", "hello", "hi", "how", "i", "if", "in", "is", "it", "its",
+    "me", "my", "of", "on", "or", "our", "please", "so", "that", "the", "their", "them", "then", "there", "these",
+    "they", "this", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with",
+    "would", "you", "your", "yours", "there", "thanks", "thank", "much", "many", "some", "should", "need", "want",
+    "tell", "know", "just", "also", "than", "too", "very", "into", "onto", "off", "out", "up",
+];
+
+/// Lower-cased content words with a light stemming, so "returns",
+/// "returned" and "returning" meet "return".
+pub fn terms(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .map(|w| stem(&w))
+        .collect()
+}
+
+fn stem(word: &str) -> String {
+    if word.chars().any(|c| c.is_ascii_digit()) || word.chars().count() <= 3 {
+        return word.to_owned();
+    }
+    for suffix in ["ing", "ed", "es", "s"] {
+        if let Some(base) = word.strip_suffix(suffix)
+            && base.chars().count() >= 3
+            && !(suffix == "s" && base.ends_with('s'))
+        {
+            return base.to_owned();
+        }
+    }
+    word.to_owned()
+}
+
+/// Splits a chunk into the sentences an answer may quote.
+pub fn sentences(text: &str) -> Vec<(String, String)> {
+    // A FAQ chunk ("Q: …\nA: …") answers as a whole; its question is matched.
+    if let Some(rest) = text.strip_prefix("Q: ")
+        && let Some((question, answer)) = rest.split_once("\nA: ")
+    {
+        let answer = answer.trim().to_owned();
+        return vec![(answer.clone(), format!("{question} {answer}"))];
+    }
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        // List items and table rows are units of meaning of their own.
+        if line.starts_with(['-', '*', '•', '|']) || line.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            let item = line.trim_start_matches(['-', '*', '•']).trim().to_owned();
+            out.push((item.clone(), item));
+            continue;
+        }
+        for sentence in split_sentences(line) {
+            out.push((sentence.clone(), sentence));
+        }
+    }
+    out.retain(|(s, _)| s.split_whitespace().count() >= 2);
+    out
+}
+
+const ABBREVIATIONS: &[&str] =
+    &["e.g", "i.e", "etc", "approx", "no", "mr", "mrs", "ms", "dr", "st", "vs", "incl", "min"];
+
+fn split_sentences(line: &str) -> Vec<String> {
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, &(at, c)) in chars.iter().enumerate() {
+        if !matches!(c, '.' | '!' | '?') {
+            continue;
+        }
+        let next = chars.get(i + 1).map(|&(_, n)| n);
+        let after = chars.get(i + 2).map(|&(_, n)| n);
+        let boundary =
+            next.is_some_and(char::is_whitespace) && after.is_some_and(|a| a.is_uppercase() || a.is_ascii_digit());
+        if !boundary {
+            continue;
+        }
+        let word = line[start..at].rsplit(|ch: char| ch.is_whitespace()).next().unwrap_or("").to_lowercase();
+        if c == '.' && (ABBREVIATIONS.contains(&word.as_str()) || word.chars().count() == 1) {
+            continue;
+        }
+        let end = at + c.len_utf8();
+        out.push(line[start..end].trim().to_owned());
+        start = end;
+    }
+    let rest = line[start..].trim();
+    if !rest.is_empty() {
+        out.push(rest.to_owned());
+    }
+    out
+}
+
+/// The sentences of the passages with their lexical evidence.
+pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
+    let mut found = Vec::new();
+    for (p, passage) in passages.iter().enumerate() {
+        for (position, (text, match_text)) in sentences(&passage.text).into_iter().enumerate() {
+            found.push(Candidate { passage: p, position, text, match_text, lexical: 0.0 });
+        }
+    }
+    let question_terms: Vec<String> = {
+        let mut t = terms(question);
+        t.sort();
+        t.dedup();
+        t
+    };
+    if question_terms.is_empty() || found.is_empty() {
+        return found;
+    }
+    // Rarer words among the candidates say more about which one answers.
+    let bags: Vec<HashSet<String>> = found.iter().map(|c| terms(&c.match_text).into_iter().collect()).collect();
+    let n = bags.len() as f64;
+    let weight: HashMap<&str, f64> = question_terms
+        .iter()
+        .map(|q| {
+            let df = bags.iter().filter(|b| b.contains(q)).count() as f64;
+            (q.as_str(), (1.0 + n / (1.0 + df)).ln())
+        })
+        .collect();
+    let total: f64 = weight.values().sum();
+    let headings: Vec<HashSet<String>> =
+        passages.iter().map(|p| terms(&format!("{} {}", p.title, p.heading_path)).into_iter().collect()).collect();
+    for (c, bag) in found.iter_mut().zip(&bags) {
+        let mut score = 0.0;
+        for q in &question_terms {
+            let w = weight[q.as_str()];
+            if bag.contains(q) {
+                score += w;
+            } else if headings[c.passage].contains(q) {
+                // The heading says what the sentence is about ("Returns > EU").
+                score += 0.6 * w;
+            }
+        }
+        c.lexical = if total > 0.0 { score / total } else { 0.0 };
+    }
+    found
+}
+
+/// Picks the answer. `semantic[i]` is the cosine similarity of candidate `i`
+/// to the question, when a model is loaded.
+pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<&[f32]>) -> Answer {
+    let top_chunk_dense = passages.first().and_then(|p| p.dense);
+    if candidates.is_empty() {
+        return Answer {
+            text: String::new(),
+            citations: Vec::new(),
+            confidence: 0.0,
+            evidence: Evidence { top_chunk_dense, ..Default::default() },
+        };
+    }
+    let sem = |i: usize| semantic.and_then(|s| s.get(i)).map(|&v| f64::from(v).max(0.0));
+    let score = |i: usize| {
+        let c = &candidates[i];
+        let prior = 1.0 / (1.0 + c.passage as f64);
+        match sem(i) {
+            Some(s) => 0.55 * s + 0.30 * c.lexical + 0.15 * prior,
+            None => 0.80 * c.lexical + 0.20 * prior,
+        }
+    };
+    let scores: Vec<f64> = (0..candidates.len()).map(score).collect();
+    let best = (0..candidates.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
+    let best_score = scores[best];
+
+    // The best sentence, with neighbours from its passage that also answer
+    // (or continue it), in reading order.
+    let mut chosen = vec![best];
+    let same_passage: Vec<usize> =
+        (0..candidates.len()).filter(|&i| candidates[i].passage == candidates[best].passage && i != best).collect();
+    for &i in &same_passage {
+        let adjacent = candidates[i].position.abs_diff(candidates[best].position) == 1;
+        let continues =
+            candidates[i].position == candidates[best].position + 1 && starts_like_continuation(&candidates[i].text);
+        if (scores[i] >= 0.85 * best_score && adjacent) || continues {
+            chosen.push(i);
+        }
+    }
+    // A second source when it answers nearly as well and says something else.
+    if let Some(other) = (0..candidates.len())
+        .filter(|&i| candidates[i].passage != candidates[best].passage)
+        .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+        && scores[other] >= 0.92 * best_score
+        && !similar(&candidates[other].text, &candidates[best].text)
+    {
+        chosen.push(other);
+    }
+    let picked = chosen.clone();
+    chosen.sort_by_key(|&i| (passage_order(&picked, candidates, i), candidates[i].position));
+    let mut words = 0;
+    chosen.retain(|&i| {
+        words += candidates[i].text.split_whitespace().count();
+        i == best || words <= MAX_ANSWER_WORDS
+    });
+    chosen.truncate(MAX_ANSWER_SENTENCES);
+
+    // Number the sources in order of first use.
+    let mut citations: Vec<Citation> = Vec::new();
+    let mut text = String::new();
+    let mut last_passage = None;
+    for &i in &chosen {
+        let c = &candidates[i];
+        let number = match citations.iter().find(|x| x.passage == c.passage) {
+            Some(existing) => existing.number,
+            None => {
+                citations.push(Citation { number: citations.len() + 1, passage: c.passage, snippet: String::new() });
+                citations.len()
+            }
+        };
+        let citation = &mut citations[number - 1];
+        if !citation.snippet.is_empty() {
+            citation.snippet.push(' ');
+        }
+        citation.snippet.push_str(&c.text);
+        if let Some(previous) = last_passage
+            && previous != c.passage
+        {
+            let n = citations.iter().find(|x| x.passage == previous).map_or(0, |x| x.number);
+            text.push_str(&format!(" [{n}]"));
+        }
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&ensure_period(&c.text));
+        last_passage = Some(c.passage);
+    }
+    if let Some(previous) = last_passage {
+        let n = citations.iter().find(|x| x.passage == previous).map_or(0, |x| x.number);
+        text.push_str(&format!(" [{n}]"));
+    }
+
+    let best_semantic = sem(best);
+    let best_lexical = candidates[best].lexical;
+    let confidence = confidence(best_lexical, best_semantic, top_chunk_dense);
+    Answer {
+        text,
+        citations,
+        confidence,
+        evidence: Evidence { best_lexical, best_semantic, top_chunk_dense, candidates: candidates.len() },
+    }
+}
+
+/// How sure the answer is, from three pieces of evidence that must agree:
+/// the best sentence's share of the question's words, its semantic
+/// similarity, and how close the best chunk is to the question.
+pub fn confidence(lexical: f64, semantic: Option<f64>, chunk_dense: Option<f64>) -> f64 {
+    let c = match (semantic, chunk_dense) {
+        (Some(s), Some(d)) => 0.30 * lexical + 0.35 * s + 0.35 * d,
+        (Some(s), None) => 0.45 * lexical + 0.55 * s,
+        (None, Some(d)) => 0.50 * lexical + 0.50 * d,
+        // Lexical evidence alone is weaker: ask for more of it.
+        (None, None) => 0.85 * lexical,
+    };
+    c.clamp(0.0, 1.0)
+}
+
+fn passage_order(chosen: &[usize], candidates: &[Candidate], i: usize) -> usize {
+    chosen.iter().position(|&c| candidates[c].passage == candidates[i].passage).unwrap_or(usize::MAX)
+}
+
+fn starts_like_continuation(text: &str) -> bool {
+    let first = text.split_whitespace().next().unwrap_or("").to_lowercase();
+    matches!(
+        first.as_str(),
+        "this" | "it" | "they" | "these" | "however," | "however" | "otherwise," | "after" | "then"
+    )
+}
+
+fn similar(a: &str, b: &str) -> bool {
+    let a: HashSet<String> = terms(a).into_iter().collect();
+    let b: HashSet<String> = terms(b).into_iter().collect();
+    let union = a.union(&b).count();
+    union > 0 && a.intersection(&b).count() as f64 / union as f64 > 0.6
+}
+
+fn ensure_period(text: &str) -> String {
+    let t = text.trim();
+    if t.ends_with(['.', '!', '?', ':']) { t.to_owned() } else { format!("{t}.") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passage(heading: &str, text: &str) -> Passage {
+        Passage {
+            chunk_id: format!("c-{heading}"),
+            document_id: "d".into(),
+            title: "Help".into(),
+            url: None,
+            heading_path: heading.into(),
+            text: text.into(),
+            dense: None,
+        }
+    }
+
+    #[test]
+    fn sentences_keep_abbreviations_list_items_and_faq_answers_whole() {
+        let s = sentences("Items must be unused, e.g. with tags. Refunds take 5 days.\n- Free returns in the EU\n");
+        let texts: Vec<_> = s.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(texts, ["Items must be unused, e.g. with tags.", "Refunds take 5 days.", "Free returns in the EU"]);
+        let faq = sentences("Q: Do you ship to Norway?\nA: Yes, in 3 to 5 days.");
+        assert_eq!(faq[0].0, "Yes, in 3 to 5 days.");
+        assert!(faq[0].1.contains("Norway"));
+    }
+
+    #[test]
+    fn stemming_meets_word_forms() {
+        assert_eq!(terms("Returns returned returning"), ["return", "return", "return"]);
+        assert_eq!(terms("What is the price?"), ["price"]);
+    }
+
+    #[test]
+    fn picks_the_sentence_that_answers_and_cites_it() {
+        let passages = vec![
+            passage(
+                "Returns > EU",
+                "We love our customers. You can return items within 30 days of delivery. Shipping is free.",
+            ),
+            passage("Shipping", "Orders ship within 2 business days."),
+        ];
+        let question = "How many days do I have to return an item?";
+        let cands = candidates(question, &passages);
+        let answer = compose(&passages, &cands, None);
+        assert!(answer.text.starts_with("You can return items within 30 days of delivery."), "{}", answer.text);
+        assert!(answer.text.ends_with("[1]"));
+        assert_eq!(answer.citations.len(), 1);
+        assert_eq!(answer.citations[0].passage, 0);
+    }
+
+    #[test]
+    fn unrelated_questions_get_low_confidence() {
+        let passages = vec![passage("Returns", "You can return items within 30 days of delivery.")];
+        let related = compose(&passages, &candidates("return items days", &passages), None);
+        let unrelated = compose(&passages, &candidates("Do you sell gift wrapping for weddings?", &passages), None);
+        assert!(related.confidence > DEFAULT_MIN_CONFIDENCE, "{}", related.confidence);
+        assert!(unrelated.confidence < DEFAULT_MIN_CONFIDENCE, "{}", unrelated.confidence);
+    }
+
+    #[test]
+    fn semantic_evidence_can_outrank_word_overlap() {
+        let passages = vec![passage("Delivery", "Parcels arrive in 3 to 5 working days. Delivery is by courier.")];
+        let cands = candidates("how long until my package gets here", &passages);
+        let answer = compose(&passages, &cands, Some(&[0.8, 0.3]));
+        assert!(answer.text.starts_with("Parcels arrive in 3 to 5 working days."), "{}", answer.text);
+    }
+
+    #[test]
+    fn a_second_source_is_cited_separately() {
+        let passages = vec![
+            passage("Returns", "Returns are free within 30 days."),
+            passage("Refunds", "Refunds are paid within 5 days of the return arriving."),
+        ];
+        let cands = candidates("returns refunds", &passages);
+        let answer = compose(&passages, &cands, Some(&[0.9, 0.7]));
+        assert_eq!(answer.citations.len(), 2, "{}", answer.text);
+        assert!(answer.text.contains("[1]") && answer.text.contains("[2]"));
+    }
+}

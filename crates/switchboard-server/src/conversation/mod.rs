@@ -1,0 +1,8 @@
+//! The conversation engine: agents' configuration, the message pipeline
+//! (route -> retrieve -> act -> guard -> reply -> persist) and the built-in
+//! extractive answerer. Start reading at [`pipeline::run_turn`].
+
+pub mod agent;
+pub mod extractive;
+pub mod phrases;
+pub mod pipeline;

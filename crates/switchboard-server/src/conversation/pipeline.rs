@@ -1,0 +1,625 @@
+//! One customer message through the message path (DESIGN.md):
+//!
+//! ```text
+//! inbound  redact PII, persist the customer message (before anything can fail)
+//! owner    a person owns the conversation? stop: the AI never replies then
+//! route    language, "wants a human", small talk, blocked topics, intent -> autonomy
+//! retrieve hybrid search over the agent's knowledge; follow-ups rewritten with history
+//! act      the extractive answerer (or an LLM)
+//! guard    forbidden strings, PII in the reply, markdown made safe, confidence threshold
+//! reply    stream the text to the caller
+//! persist  the assistant message with citations, outcome, confidence, timings, verdicts
+//! ```
+//!
+//! Each stage is a function below, timed on its own; [`run_turn`] calls them
+//! in order and is the place to read to follow a message.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use switchboard_store::{Actor, Conversation, Message, MessageRole, NewMessage, Ownership, Store, Tenant, Transition};
+use tokio::sync::mpsc;
+
+use super::agent::{AgentConfig, Mode};
+use super::extractive::{self, Passage};
+use super::phrases::{Phrase, say};
+use crate::error::{ApiError, ApiResult};
+use crate::knowledge::embedding;
+use crate::knowledge::search::{self, SearchRequest, Weights};
+use crate::state::AppState;
+
+/// Longest customer message accepted, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// What a turn ended as (DESIGN.md's `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Answered,
+    Abstained,
+    Escalated,
+    Refused,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Abstained => "abstained",
+            Outcome::Escalated => "escalated",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Citation {
+    pub number: usize,
+    pub document_id: String,
+    pub chunk_id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub heading_path: String,
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub cost_usd: f64,
+}
+
+/// Milliseconds per stage.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub inbound: f64,
+    pub route: f64,
+    pub retrieve: f64,
+    pub generate: f64,
+    pub guard: f64,
+    pub persist: f64,
+    pub total: f64,
+}
+
+/// Why the router decided what it did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RouteVerdict {
+    pub language: String,
+    pub wants_human: bool,
+    pub small_talk: Option<String>,
+    pub blocked_topic: Option<String>,
+    pub intent: Option<String>,
+    /// The query retrieval ran (the message, or it rewritten with history).
+    pub query: Option<String>,
+}
+
+/// Every guard verdict of a turn, stored on the assistant message.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GuardVerdicts {
+    /// Kinds of personal data redacted from the customer's message.
+    pub pii_in_message: Vec<String>,
+    /// Kinds redacted from the reply before it was sent.
+    pub pii_in_reply: Vec<String>,
+    /// Forbidden strings the reply contained (the reply was withheld).
+    pub forbidden: Vec<String>,
+    pub confidence: f64,
+    pub min_confidence: f64,
+}
+
+/// Everything a turn produced.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub customer_message: Message,
+    /// `None` while a person owns the conversation: the AI stays silent.
+    pub reply: Option<Message>,
+    pub outcome: Outcome,
+    pub confidence: f64,
+    pub citations: Vec<Citation>,
+    pub usage: Usage,
+    pub timings: Timings,
+    pub status: Ownership,
+}
+
+/// What the act stage decided, before guarding.
+struct Draft {
+    text: String,
+    outcome: Outcome,
+    confidence: f64,
+    citations: Vec<Citation>,
+    evidence: serde_json::Value,
+    escalate: Option<String>,
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+}
+
+/// Runs one customer message through the pipeline. `deltas`, when given,
+/// receives the reply's text piece by piece as it is produced.
+pub async fn run_turn(
+    state: &AppState,
+    t: &Tenant,
+    conversation_id: &str,
+    text: &str,
+    deltas: Option<mpsc::Sender<String>>,
+) -> ApiResult<Turn> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ApiError::invalid("`text` must not be empty"));
+    }
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::invalid(format!("`text` must be at most {MAX_MESSAGE_CHARS} characters")));
+    }
+    let store = state.store.as_ref();
+
+    // inbound
+    let stage = Instant::now();
+    let conversation = store.get_conversation(t, conversation_id).await?;
+    let redacted = switchboard_guard::pii::redact(text);
+    let pii_in_message = kinds(&redacted.findings);
+    let customer_message = store
+        .add_message(
+            t,
+            conversation_id,
+            &NewMessage {
+                role: MessageRole::Customer,
+                text: redacted.text.clone(),
+                author_id: conversation.contact_id.clone(),
+                agent_version_id: None,
+                outcome: None,
+                confidence: None,
+                details: serde_json::json!({"pii": pii_in_message}),
+            },
+        )
+        .await?;
+    timings.inbound = ms(stage);
+
+    // owner
+    let conversation = reopen_if_resolved(store, t, conversation).await?;
+    if conversation.status != Ownership::Ai {
+        timings.total = ms(started);
+        return Ok(Turn {
+            customer_message,
+            reply: None,
+            outcome: Outcome::Escalated,
+            confidence: 0.0,
+            citations: Vec::new(),
+            usage: Usage::default(),
+            timings,
+            status: conversation.status,
+        });
+    }
+    let version = store.get_agent_version_by_id(t, &conversation.agent_version_id).await?;
+    let config = AgentConfig::from_stored(&version.config)?;
+
+    // route (on the redacted text: routing never needs the personal data)
+    let stage = Instant::now();
+    let history = store.recent_messages(t, conversation_id, 8).await?;
+    let mut route = route(&config, &redacted.text, &history);
+    if conversation.language.as_deref() != Some(route.language.as_str()) {
+        store.set_conversation_language(t, conversation_id, &route.language).await?;
+    }
+    timings.route = ms(stage);
+    let lang = reply_language(&config, &route);
+
+    let min_confidence = config.guardrails.min_confidence.unwrap_or(extractive::DEFAULT_MIN_CONFIDENCE);
+    let draft = if let Some(topic) = &route.blocked_topic {
+        Draft::fixed(Phrase::Refused, &lang, Outcome::Refused, None)
+            .with_evidence(serde_json::json!({"blocked": topic}))
+    } else if route.wants_human && config.escalation.on_request {
+        Draft::fixed(Phrase::Escalated, &lang, Outcome::Escalated, Some("the customer asked for a person".into()))
+    } else if let Some(reply) = &route.small_talk {
+        Draft { text: reply.clone(), outcome: Outcome::Answered, confidence: 1.0, ..Draft::empty() }
+    } else if config.mode_for(route.intent.as_deref()) == Mode::HumanOnly {
+        let why = format!("topic `{}` is handled by people only", route.intent.clone().unwrap_or_default());
+        Draft::fixed(Phrase::Escalated, &lang, Outcome::Escalated, Some(why))
+    } else {
+        // retrieve
+        let stage = Instant::now();
+        let query = rewrite_follow_up(&redacted.text, &history);
+        let passages = retrieve(state, t, &config, &version.id, &query).await?;
+        route.query = Some(query.clone());
+        timings.retrieve = ms(stage);
+
+        // act
+        let stage = Instant::now();
+        let answer = act_extractive(state, &query, &passages).await?;
+        timings.generate = ms(stage);
+        let mut draft = grounded_or_abstain(answer, &passages, min_confidence, &config, &lang);
+        if draft.outcome == Outcome::Answered && config.mode_for(route.intent.as_deref()) == Mode::Draft {
+            draft.escalate = Some("the answer waits for a person's approval".into());
+        }
+        draft
+    };
+
+    // guard
+    let stage = Instant::now();
+    let (draft, verdicts) = guard(draft, &config, pii_in_message, min_confidence, &lang);
+    timings.guard = ms(stage);
+
+    // reply: the customer sees the draft only when it is released; a held
+    // draft is stored for a person to approve.
+    let held = draft.escalate.is_some() && draft.outcome == Outcome::Answered;
+    let shown = if held { say(Phrase::Drafted, &lang).to_owned() } else { draft.text.clone() };
+    if let Some(tx) = deltas {
+        stream_text(&tx, &shown).await;
+    }
+
+    // persist
+    let stage = Instant::now();
+    let outcome = if held { Outcome::Escalated } else { draft.outcome };
+    timings.total = ms(started);
+    let details = serde_json::json!({
+        "timings": timings,
+        "citations": draft.citations,
+        "route": route,
+        "guard": verdicts,
+        "evidence": draft.evidence,
+        "draft": held.then_some(&draft.text),
+        "answerer": "extractive",
+        "usage": Usage::default(),
+    });
+    let reply = store
+        .add_message(
+            t,
+            conversation_id,
+            &NewMessage {
+                role: MessageRole::Assistant,
+                text: shown,
+                author_id: None,
+                agent_version_id: Some(version.id.clone()),
+                outcome: Some(outcome.as_str().to_owned()),
+                confidence: Some(draft.confidence),
+                details,
+            },
+        )
+        .await?;
+    let mut status = conversation.status;
+    if let Some(reason) = draft.escalate.as_deref().or((outcome == Outcome::Escalated).then_some("escalated")) {
+        let moved = store
+            .transition_conversation(
+                t,
+                conversation_id,
+                &Transition {
+                    from: &[Ownership::Ai],
+                    to: Ownership::PendingHuman,
+                    actor: Actor::System,
+                    reason,
+                    assignee: None,
+                    priority: &config.escalation.priority,
+                },
+            )
+            .await?;
+        status = moved.status;
+    }
+    timings.persist = ms(stage);
+    timings.total = ms(started);
+    Ok(Turn {
+        customer_message,
+        reply: Some(reply),
+        outcome,
+        confidence: draft.confidence,
+        citations: draft.citations,
+        usage: Usage::default(),
+        timings,
+        status,
+    })
+}
+
+impl Draft {
+    fn empty() -> Self {
+        Draft {
+            text: String::new(),
+            outcome: Outcome::Abstained,
+            confidence: 0.0,
+            citations: Vec::new(),
+            evidence: serde_json::Value::Null,
+            escalate: None,
+        }
+    }
+
+    fn fixed(phrase: Phrase, lang: &str, outcome: Outcome, escalate: Option<String>) -> Self {
+        Draft { text: say(phrase, lang).to_owned(), outcome, confidence: 1.0, escalate, ..Draft::empty() }
+    }
+
+    fn with_evidence(mut self, evidence: serde_json::Value) -> Self {
+        self.evidence = evidence;
+        self
+    }
+}
+
+fn kinds(findings: &[switchboard_guard::pii::Finding]) -> Vec<String> {
+    let mut out: Vec<String> = findings.iter().map(|f| f.kind.as_str().to_owned()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A customer writing to a resolved conversation reopens it: back to the
+/// human queue when a person had it (they know the case), otherwise to the AI.
+async fn reopen_if_resolved(store: &dyn Store, t: &Tenant, conversation: Conversation) -> ApiResult<Conversation> {
+    if conversation.status != Ownership::Resolved {
+        return Ok(conversation);
+    }
+    let (to, reason) = match conversation.assignee_id {
+        Some(_) => (Ownership::PendingHuman, "the customer wrote again after a person resolved it"),
+        None => (Ownership::Ai, "the customer wrote again after it was resolved"),
+    };
+    let assignee = conversation.assignee_id.clone();
+    Ok(store
+        .transition_conversation(
+            t,
+            &conversation.id,
+            &Transition {
+                from: &[Ownership::Resolved],
+                to,
+                actor: Actor::System,
+                reason,
+                assignee: assignee.as_deref(),
+                priority: "normal",
+            },
+        )
+        .await?)
+}
+
+/// Language, "wants a human", small talk, blocked topics.
+fn route(config: &AgentConfig, text: &str, _history: &[Message]) -> RouteVerdict {
+    let language = switchboard_route::detect_language(text, &config.language.default);
+    let wants_human = switchboard_route::wants_human(text).is_some();
+    let small_talk = if wants_human {
+        None
+    } else {
+        switchboard_route::small_talk(text, &language).map(|s| s.reply(&reply_lang(config, &language)).to_owned())
+    };
+    let folded = switchboard_route::fold(text);
+    let blocked_topic = config
+        .guardrails
+        .blocked_topics
+        .iter()
+        .find(|topic| topic.keywords.iter().any(|k| contains_word(&folded, &switchboard_route::fold(k))))
+        .map(|topic| topic.name.clone());
+    RouteVerdict { language, wants_human, small_talk, blocked_topic, intent: None, query: None }
+}
+
+fn contains_word(haystack: &str, needle: &str) -> bool {
+    let needle = needle.trim();
+    !needle.is_empty()
+        && haystack.match_indices(needle).any(|(at, _)| {
+            let before = haystack[..at].chars().next_back();
+            let after = haystack[at + needle.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+}
+
+fn reply_lang(config: &AgentConfig, detected: &str) -> String {
+    if config.language.reply == "fixed" { config.language.default.clone() } else { detected.to_owned() }
+}
+
+fn reply_language(config: &AgentConfig, route: &RouteVerdict) -> String {
+    reply_lang(config, &route.language)
+}
+
+/// Words that make a message lean on the one before it.
+const FOLLOW_UP_CUES: &[&str] =
+    &["it", "that", "this", "they", "them", "those", "there", "and", "also", "what about", "how about", "same"];
+
+/// A short message that leans on the previous one ("and for the EU?") is
+/// searched together with the customer's previous message.
+pub fn rewrite_follow_up(text: &str, history: &[Message]) -> String {
+    let previous = history
+        .iter()
+        .rev()
+        .filter(|m| m.role == MessageRole::Customer)
+        .map(|m| m.text.as_str())
+        .find(|m| m.trim() != text.trim());
+    let Some(previous) = previous else { return text.to_owned() };
+    let lower = format!(" {} ", text.to_lowercase());
+    let words = extractive::terms(text).len();
+    // A question with its own subject stands alone, even when it starts with "and".
+    let leans = words <= 2
+        || (words <= 3
+            && FOLLOW_UP_CUES
+                .iter()
+                .any(|cue| lower.contains(&format!(" {cue} ")) || lower.starts_with(&format!(" {cue}"))));
+    if leans { format!("{previous} {text}") } else { text.to_owned() }
+}
+
+/// Hybrid search over the agent's collections.
+async fn retrieve(
+    state: &AppState,
+    t: &Tenant,
+    config: &AgentConfig,
+    version_id: &str,
+    query: &str,
+) -> anyhow::Result<Vec<Passage>> {
+    if config.collection_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let req = SearchRequest {
+        query,
+        top_k: config.knowledge.top_k as usize,
+        mode: search::Mode::Hybrid,
+        weights: Weights::default(),
+    };
+    let pinned_to = config.knowledge.pin_to_release.then(|| version_id.to_owned());
+    let (found, _) = search::search_pinned(state, t, config.collection_ids.clone(), pinned_to, &req).await?;
+    Ok(found
+        .into_iter()
+        .map(|s| Passage {
+            chunk_id: s.hit.chunk_id,
+            document_id: s.hit.document_id,
+            title: s.hit.title,
+            url: s.hit.url,
+            heading_path: s.hit.heading_path,
+            text: s.hit.text,
+            dense: s.dense.map(|(_, score)| score),
+        })
+        .collect())
+}
+
+/// The extractive answerer, with semantic evidence when a model is loaded.
+async fn act_extractive(state: &AppState, query: &str, passages: &[Passage]) -> anyhow::Result<extractive::Answer> {
+    let candidates = extractive::candidates(query, passages);
+    let semantic = match (&state.embedder, candidates.is_empty()) {
+        (Some(model), false) => {
+            let mut texts = vec![query.to_owned()];
+            texts.extend(candidates.iter().map(|c| {
+                let heading = &passages[c.passage].heading_path;
+                if heading.is_empty() { c.match_text.clone() } else { format!("{heading}: {}", c.match_text) }
+            }));
+            let vectors = embedding::embed(model.clone(), texts).await?;
+            let (q, rest) = vectors.split_first().map_or((&[][..], &[][..]), |(q, r)| (q.as_slice(), r));
+            Some(rest.iter().map(|v| dot(q, v)).collect::<Vec<f32>>())
+        }
+        _ => None,
+    };
+    Ok(extractive::compose(passages, &candidates, semantic.as_deref()))
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// An answer with citations above the threshold, or an honest abstention.
+fn grounded_or_abstain(
+    answer: extractive::Answer,
+    passages: &[Passage],
+    min_confidence: f64,
+    config: &AgentConfig,
+    lang: &str,
+) -> Draft {
+    let evidence = serde_json::to_value(&answer.evidence).unwrap_or_default();
+    if answer.citations.is_empty() || answer.confidence < min_confidence {
+        let (phrase, outcome, escalate) = if config.escalation.on_abstain {
+            (Phrase::Escalated, Outcome::Escalated, Some("no answer in the knowledge".to_owned()))
+        } else {
+            (Phrase::Abstain, Outcome::Abstained, None)
+        };
+        return Draft {
+            text: say(phrase, lang).to_owned(),
+            outcome,
+            confidence: answer.confidence,
+            citations: Vec::new(),
+            evidence,
+            escalate,
+        };
+    }
+    let citations = answer
+        .citations
+        .iter()
+        .map(|c| {
+            let p = &passages[c.passage];
+            Citation {
+                number: c.number,
+                document_id: p.document_id.clone(),
+                chunk_id: p.chunk_id.clone(),
+                title: p.title.clone(),
+                url: p.url.clone(),
+                heading_path: p.heading_path.clone(),
+                snippet: c.snippet.clone(),
+            }
+        })
+        .collect();
+    let lead = say(Phrase::QuotedInEnglish, lang);
+    let text = if lead.is_empty() { answer.text } else { format!("{lead}\n\n{}", answer.text) };
+    Draft { text, outcome: Outcome::Answered, confidence: answer.confidence, citations, evidence, escalate: None }
+}
+
+/// Output checks: forbidden strings withhold the reply, personal data is
+/// redacted from it, markdown is made safe.
+fn guard(
+    mut draft: Draft,
+    config: &AgentConfig,
+    pii_in_message: Vec<String>,
+    min_confidence: f64,
+    lang: &str,
+) -> (Draft, GuardVerdicts) {
+    let mut verdicts = GuardVerdicts {
+        pii_in_message,
+        forbidden: forbidden_in(&draft.text, &config.guardrails.forbidden_strings),
+        confidence: draft.confidence,
+        min_confidence,
+        ..Default::default()
+    };
+    if !verdicts.forbidden.is_empty() {
+        draft = Draft { confidence: draft.confidence, ..Draft::fixed(Phrase::Refused, lang, Outcome::Refused, None) };
+    }
+    let redacted = switchboard_guard::pii::redact(&draft.text);
+    verdicts.pii_in_reply = kinds(&redacted.findings);
+    draft.text = switchboard_guard::markdown::sanitize_markdown(&redacted.text, &[]);
+    (draft, verdicts)
+}
+
+/// The agent's forbidden strings found in `text`, ignoring case, accents and
+/// punctuation between words.
+fn forbidden_in(text: &str, forbidden: &[String]) -> Vec<String> {
+    let folded = switchboard_route::fold(text);
+    forbidden
+        .iter()
+        .filter(|f| {
+            let needle = switchboard_route::fold(f);
+            !needle.trim().is_empty() && folded.contains(needle.trim())
+        })
+        .cloned()
+        .collect()
+}
+
+/// Sends the reply in word-sized pieces, as a model would stream it.
+async fn stream_text(tx: &mpsc::Sender<String>, text: &str) {
+    let mut piece = String::new();
+    for (i, word) in text.split_inclusive(' ').enumerate() {
+        piece.push_str(word);
+        if i % 3 == 2 && tx.send(std::mem::take(&mut piece)).await.is_err() {
+            return;
+        }
+    }
+    if !piece.is_empty() {
+        let _ = tx.send(piece).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(text: &str) -> Message {
+        Message {
+            id: text.into(),
+            conversation_id: "c".into(),
+            role: MessageRole::Customer,
+            text: text.into(),
+            author_id: None,
+            agent_version_id: None,
+            outcome: None,
+            confidence: None,
+            details: serde_json::Value::Null,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn follow_ups_are_searched_with_the_previous_question() {
+        let history = vec![customer("How long do EU returns take?")];
+        assert_eq!(rewrite_follow_up("and for the UK?", &history), "How long do EU returns take? and for the UK?");
+        assert_eq!(
+            rewrite_follow_up("What payment methods do you accept?", &history),
+            "What payment methods do you accept?"
+        );
+        assert_eq!(rewrite_follow_up("and for the UK?", &[]), "and for the UK?");
+        let standalone = "And how long do US customers have to return items?";
+        assert_eq!(rewrite_follow_up(standalone, &history), standalone);
+        assert_eq!(
+            rewrite_follow_up("what time does it open on sundays", &[customer("Do you have a shop in Utrecht?")]),
+            "Do you have a shop in Utrecht? what time does it open on sundays"
+        );
+    }
+
+    #[test]
+    fn blocked_topics_match_whole_words() {
+        assert!(contains_word("can you give me legal advice", "legal advice"));
+        assert!(!contains_word("illegal advices", "legal advice"));
+    }
+}
