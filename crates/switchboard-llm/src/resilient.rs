@@ -1,0 +1,240 @@
+//! Retries, the circuit breaker and the fallback provider, around any
+//! [`ChatProvider`]s.
+//!
+//! A call goes to the primary route while its breaker lets it: transient
+//! failures ([`ErrorClass::Retry`]) are retried with full-jitter backoff,
+//! never sooner than the provider's `Retry-After`, at most
+//! `max_retries` times and never starting after the retry budget. When the
+//! primary's breaker is open, or its failure is not the request's own fault
+//! ([`ErrorClass::Fatal`]), the fallback route gets the request.
+//!
+//! A stream is retried (or handed to the fallback) only while nothing has
+//! reached the caller; after the first event, a failure is the caller's to
+//! handle, so an answer is never stitched from two attempts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{self, StreamExt};
+use tokio::time::Instant;
+
+use crate::ChatProvider;
+use crate::breaker::{Breakers, CircuitBreaker, Permit};
+use crate::error::{ErrorClass, LlmError};
+use crate::openai::OpenAiProvider;
+use crate::retry::RetryPolicy;
+use crate::types::{ChatEvent, ChatRequest, ChatResponse, ChatStream};
+
+/// One way to reach a model: a provider, the breaker of its endpoint, and
+/// the model to ask for there.
+#[derive(Clone)]
+pub struct Route {
+    /// Names the route in logs and errors (the endpoint URL, never a key).
+    pub name: String,
+    pub provider: Arc<dyn ChatProvider>,
+    pub breaker: Arc<CircuitBreaker>,
+    /// Replaces the request's model on this route (a fallback usually runs another model).
+    pub model: Option<String>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route").field("name", &self.name).field("model", &self.model).finish_non_exhaustive()
+    }
+}
+
+impl Route {
+    /// A route to an OpenAI-compatible endpoint, with the process's breaker for it.
+    pub fn openai(provider: OpenAiProvider, breakers: &Breakers, model: Option<String>) -> Self {
+        let name = provider.endpoint().to_owned();
+        Route { breaker: breakers.get(&name), name, provider: Arc::new(provider), model }
+    }
+
+    fn request(&self, request: &ChatRequest) -> ChatRequest {
+        let mut request = request.clone();
+        if let Some(model) = &self.model {
+            request.model = model.clone();
+        }
+        request
+    }
+}
+
+/// A provider made resilient: a primary route, an optional fallback, one retry policy.
+#[derive(Debug, Clone)]
+pub struct Resilient {
+    routes: Vec<Route>,
+    retry: RetryPolicy,
+}
+
+impl Resilient {
+    pub fn new(primary: Route, retry: RetryPolicy) -> Self {
+        Resilient { routes: vec![primary], retry }
+    }
+
+    pub fn with_fallback(mut self, fallback: Route) -> Self {
+        self.routes.truncate(1);
+        self.routes.push(fallback);
+        self
+    }
+
+    /// Whether to wait and try the same route again, and how long.
+    fn retry_delay(&self, error: &LlmError, retries: u32, started: Instant) -> Option<Duration> {
+        if error.class() != ErrorClass::Retry || retries >= self.retry.max_retries {
+            return None;
+        }
+        let delay = self.retry.delay(retries, error.retry_after());
+        (started.elapsed() + delay <= self.retry.budget).then_some(delay)
+    }
+}
+
+/// Records an attempt's outcome on its endpoint's breaker: a request the
+/// endpoint refused as malformed says nothing against the endpoint.
+fn report(permit: Permit, error: &LlmError) {
+    if error.class() == ErrorClass::Fatal {
+        permit.success();
+    } else {
+        permit.failure();
+    }
+}
+
+/// The error to give back when every route failed: the first real failure
+/// rather than a later "circuit open".
+fn keep(first: Option<LlmError>, next: LlmError) -> Option<LlmError> {
+    match first {
+        Some(first) if !matches!(first, LlmError::CircuitOpen { .. }) => Some(first),
+        _ => Some(next),
+    }
+}
+
+#[async_trait]
+impl ChatProvider for Resilient {
+    async fn complete(&self, request: ChatRequest) -> Result<ChatResponse, LlmError> {
+        let started = Instant::now();
+        let mut failure: Option<LlmError> = None;
+        for route in &self.routes {
+            let attempt = route.request(&request);
+            let mut retries = 0;
+            let error = loop {
+                let Some(permit) = route.breaker.try_acquire() else {
+                    break LlmError::CircuitOpen { endpoint: route.name.clone() };
+                };
+                match route.provider.complete(attempt.clone()).await {
+                    Ok(response) => {
+                        permit.success();
+                        return Ok(response);
+                    }
+                    Err(error) => {
+                        report(permit, &error);
+                        let Some(delay) = self.retry_delay(&error, retries, started) else { break error };
+                        tracing::warn!(route = %route.name, %error, retry = retries + 1, delay_ms = delay.as_millis() as u64, "LLM call failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        retries += 1;
+                    }
+                }
+            };
+            if error.class() == ErrorClass::Fatal {
+                return Err(error);
+            }
+            tracing::warn!(route = %route.name, %error, "LLM route failed");
+            failure = keep(failure, error);
+        }
+        Err(failure.unwrap_or_else(|| LlmError::Config("no route".into())))
+    }
+
+    fn stream(&self, request: ChatRequest) -> ChatStream {
+        let state = StreamState {
+            this: self.clone(),
+            request,
+            started: Instant::now(),
+            route: 0,
+            retries: 0,
+            current: None,
+            emitted: false,
+            failure: None,
+            done: false,
+        };
+        stream::unfold(state, |mut state| async move {
+            let item = state.next().await?;
+            Some((item, state))
+        })
+        .boxed()
+    }
+}
+
+struct StreamState {
+    this: Resilient,
+    request: ChatRequest,
+    started: Instant,
+    route: usize,
+    retries: u32,
+    current: Option<(ChatStream, Option<Permit>)>,
+    /// Whether anything reached the caller (then no retry, no fallback).
+    emitted: bool,
+    failure: Option<LlmError>,
+    done: bool,
+}
+
+impl StreamState {
+    async fn next(&mut self) -> Option<Result<ChatEvent, LlmError>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let Some((events, permit)) = &mut self.current else {
+                let Some(route) = self.this.routes.get(self.route) else {
+                    self.done = true;
+                    return Some(Err(self.failure.take().unwrap_or_else(|| LlmError::Config("no route".into()))));
+                };
+                match route.breaker.try_acquire() {
+                    Some(permit) => {
+                        self.current = Some((route.provider.stream(route.request(&self.request)), Some(permit)))
+                    }
+                    None => {
+                        self.failure =
+                            keep(self.failure.take(), LlmError::CircuitOpen { endpoint: route.name.clone() });
+                        self.route += 1;
+                        self.retries = 0;
+                    }
+                }
+                continue;
+            };
+            match events.next().await {
+                Some(Ok(event)) => {
+                    self.emitted = true;
+                    if matches!(event, ChatEvent::Finish { .. })
+                        && let Some(permit) = permit.take()
+                    {
+                        permit.success();
+                    }
+                    return Some(Ok(event));
+                }
+                Some(Err(error)) => {
+                    if let Some(permit) = permit.take() {
+                        report(permit, &error);
+                    }
+                    self.current = None;
+                    if self.emitted || error.class() == ErrorClass::Fatal {
+                        self.done = true;
+                        return Some(Err(error));
+                    }
+                    let route = &self.this.routes[self.route];
+                    if let Some(delay) = self.this.retry_delay(&error, self.retries, self.started) {
+                        tracing::warn!(route = %route.name, %error, retry = self.retries + 1, delay_ms = delay.as_millis() as u64, "LLM stream failed before any output; retrying");
+                        tokio::time::sleep(delay).await;
+                        self.retries += 1;
+                    } else {
+                        tracing::warn!(route = %route.name, %error, "LLM route failed");
+                        self.failure = keep(self.failure.take(), error);
+                        self.route += 1;
+                        self.retries = 0;
+                    }
+                }
+                None => {
+                    self.done = true;
+                    return None;
+                }
+            }
+        }
+    }
+}
