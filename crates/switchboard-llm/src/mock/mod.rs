@@ -45,6 +45,8 @@ use crate::tokens::estimate_tokens;
 pub struct RecordedRequest {
     /// When the request (headers and body) had arrived.
     pub received_at: Instant,
+    /// The same moment by the wall clock (to compare with an HTTP-date).
+    pub received_wall: SystemTime,
     /// When the response headers went out; `None` while hanging.
     pub responded_at: Option<Instant>,
     pub method: String,
@@ -161,6 +163,7 @@ async fn handle(
         let mut requests = lock(&shared.requests);
         requests.push(RecordedRequest {
             received_at: Instant::now(),
+            received_wall: SystemTime::now(),
             responded_at: None,
             method: method.to_string(),
             path: uri.path().to_owned(),
@@ -291,6 +294,20 @@ enum Ending {
     Silence,
 }
 
+/// The last item of a body.
+async fn end(ending: Ending) -> Result<Bytes, std::io::Error> {
+    match ending {
+        Ending::Complete => Ok(Bytes::new()),
+        Ending::Abort => {
+            // Let the server flush what was sent before breaking the
+            // connection, or the client would see the cut at byte 0.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(std::io::Error::other("cut by script"))
+        }
+        Ending::Silence => std::future::pending().await,
+    }
+}
+
 fn sse(pieces: Vec<Bytes>, delay: Duration, ending: Ending) -> Response {
     let body = stream::iter(pieces)
         .then(move |piece| async move {
@@ -299,13 +316,7 @@ fn sse(pieces: Vec<Bytes>, delay: Duration, ending: Ending) -> Response {
             }
             Ok::<Bytes, std::io::Error>(piece)
         })
-        .chain(stream::once(async move {
-            match ending {
-                Ending::Complete => Ok(Bytes::new()),
-                Ending::Abort => Err(std::io::Error::other("cut by script")),
-                Ending::Silence => std::future::pending().await,
-            }
-        }));
+        .chain(stream::once(end(ending)));
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/event-stream")
@@ -318,13 +329,7 @@ fn sse(pieces: Vec<Bytes>, delay: Duration, ending: Ending) -> Response {
 fn half_json(body: String, ending: Ending) -> Response {
     let body = Bytes::from(body);
     let first = body.slice(..body.len() / 2);
-    let body = stream::once(async move { Ok::<Bytes, std::io::Error>(first) }).chain(stream::once(async move {
-        match ending {
-            Ending::Complete => Ok(Bytes::new()),
-            Ending::Abort => Err(std::io::Error::other("cut by script")),
-            Ending::Silence => std::future::pending().await,
-        }
-    }));
+    let body = stream::once(async move { Ok::<Bytes, std::io::Error>(first) }).chain(stream::once(end(ending)));
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/json")

@@ -219,7 +219,12 @@ fn arguments(name: &str, args: &str, tools: &[Value]) -> Map<String, Value> {
                 object.insert(part[..at].trim().to_owned(), value(&part[at + 1..]));
             }
             None => {
-                let key = positional_names.get(position).cloned().unwrap_or_else(|| format!("arg{position}"));
+                // The next parameter not already named.
+                let key = positional_names
+                    .iter()
+                    .find(|name| !object.contains_key(*name))
+                    .cloned()
+                    .unwrap_or_else(|| format!("arg{position}"));
                 object.insert(key, value(part));
                 position += 1;
             }
