@@ -11,6 +11,10 @@
 //! A stream is retried (or handed to the fallback) only while nothing has
 //! reached the caller; after the first event, a failure is the caller's to
 //! handle, so an answer is never stitched from two attempts.
+//!
+//! A request's [`ChatRequest::timeout`] bounds the whole call here, waits and
+//! fallback included: each attempt gets what is left of it, and no retry
+//! starts that could not finish its wait in time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +25,7 @@ use tokio::time::Instant;
 
 use crate::ChatProvider;
 use crate::breaker::{Breakers, CircuitBreaker, Permit};
-use crate::error::{ErrorClass, LlmError};
+use crate::error::{ErrorClass, LlmError, TimeoutKind};
 use crate::openai::OpenAiProvider;
 use crate::retry::RetryPolicy;
 use crate::types::{ChatEvent, ChatRequest, ChatResponse, ChatStream};
@@ -51,12 +55,34 @@ impl Route {
         Route { breaker: breakers.get(&name), name, provider: Arc::new(provider), model }
     }
 
-    fn request(&self, request: &ChatRequest) -> ChatRequest {
+    /// The request for one attempt on this route, with what is left of the call's time.
+    fn attempt(&self, request: &ChatRequest, clock: &Clock) -> Result<ChatRequest, LlmError> {
         let mut request = request.clone();
         if let Some(model) = &self.model {
             request.model = model.clone();
         }
-        request
+        if let Some(deadline) = clock.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(LlmError::Timeout(TimeoutKind::Total));
+            }
+            request.timeout = Some(left);
+        }
+        Ok(request)
+    }
+}
+
+/// When a call started and when it must be over.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    started: Instant,
+    deadline: Option<Instant>,
+}
+
+impl Clock {
+    fn start(request: &ChatRequest) -> Self {
+        let started = Instant::now();
+        Clock { started, deadline: request.timeout.map(|t| started + t) }
     }
 }
 
@@ -79,12 +105,14 @@ impl Resilient {
     }
 
     /// Whether to wait and try the same route again, and how long.
-    fn retry_delay(&self, error: &LlmError, retries: u32, started: Instant) -> Option<Duration> {
+    fn retry_delay(&self, error: &LlmError, retries: u32, clock: &Clock) -> Option<Duration> {
         if error.class() != ErrorClass::Retry || retries >= self.retry.max_retries {
             return None;
         }
         let delay = self.retry.delay(retries, error.retry_after());
-        (started.elapsed() + delay <= self.retry.budget).then_some(delay)
+        let in_budget = clock.started.elapsed() + delay <= self.retry.budget;
+        let in_time = clock.deadline.is_none_or(|deadline| Instant::now() + delay < deadline);
+        (in_budget && in_time).then_some(delay)
     }
 }
 
@@ -110,23 +138,28 @@ fn keep(first: Option<LlmError>, next: LlmError) -> Option<LlmError> {
 #[async_trait]
 impl ChatProvider for Resilient {
     async fn complete(&self, request: ChatRequest) -> Result<ChatResponse, LlmError> {
-        let started = Instant::now();
+        let clock = Clock::start(&request);
         let mut failure: Option<LlmError> = None;
         for route in &self.routes {
-            let attempt = route.request(&request);
             let mut retries = 0;
             let error = loop {
+                let attempt = match route.attempt(&request, &clock) {
+                    Ok(attempt) => attempt,
+                    Err(out_of_time) => {
+                        return Err(keep(failure, out_of_time).unwrap_or(LlmError::Timeout(TimeoutKind::Total)));
+                    }
+                };
                 let Some(permit) = route.breaker.try_acquire() else {
                     break LlmError::CircuitOpen { endpoint: route.name.clone() };
                 };
-                match route.provider.complete(attempt.clone()).await {
+                match route.provider.complete(attempt).await {
                     Ok(response) => {
                         permit.success();
                         return Ok(response);
                     }
                     Err(error) => {
                         report(permit, &error);
-                        let Some(delay) = self.retry_delay(&error, retries, started) else { break error };
+                        let Some(delay) = self.retry_delay(&error, retries, &clock) else { break error };
                         tracing::warn!(route = %route.name, %error, retry = retries + 1, delay_ms = delay.as_millis() as u64, "LLM call failed; retrying");
                         tokio::time::sleep(delay).await;
                         retries += 1;
@@ -145,8 +178,8 @@ impl ChatProvider for Resilient {
     fn stream(&self, request: ChatRequest) -> ChatStream {
         let state = StreamState {
             this: self.clone(),
+            clock: Clock::start(&request),
             request,
-            started: Instant::now(),
             route: 0,
             retries: 0,
             current: None,
@@ -165,7 +198,7 @@ impl ChatProvider for Resilient {
 struct StreamState {
     this: Resilient,
     request: ChatRequest,
-    started: Instant,
+    clock: Clock,
     route: usize,
     retries: u32,
     current: Option<(ChatStream, Option<Permit>)>,
@@ -186,10 +219,17 @@ impl StreamState {
                     self.done = true;
                     return Some(Err(self.failure.take().unwrap_or_else(|| LlmError::Config("no route".into()))));
                 };
-                match route.breaker.try_acquire() {
-                    Some(permit) => {
-                        self.current = Some((route.provider.stream(route.request(&self.request)), Some(permit)))
+                let attempt = match route.attempt(&self.request, &self.clock) {
+                    Ok(attempt) => attempt,
+                    Err(out_of_time) => {
+                        self.done = true;
+                        return Some(Err(
+                            keep(self.failure.take(), out_of_time).unwrap_or(LlmError::Timeout(TimeoutKind::Total))
+                        ));
                     }
+                };
+                match route.breaker.try_acquire() {
+                    Some(permit) => self.current = Some((route.provider.stream(attempt), Some(permit))),
                     None => {
                         self.failure =
                             keep(self.failure.take(), LlmError::CircuitOpen { endpoint: route.name.clone() });
@@ -219,7 +259,7 @@ impl StreamState {
                         return Some(Err(error));
                     }
                     let route = &self.this.routes[self.route];
-                    if let Some(delay) = self.this.retry_delay(&error, self.retries, self.started) {
+                    if let Some(delay) = self.this.retry_delay(&error, self.retries, &self.clock) {
                         tracing::warn!(route = %route.name, %error, retry = self.retries + 1, delay_ms = delay.as_millis() as u64, "LLM stream failed before any output; retrying");
                         tokio::time::sleep(delay).await;
                         self.retries += 1;

@@ -172,3 +172,20 @@ async fn a_stream_that_already_spoke_is_not_retried() {
     assert_eq!(primary.request_count(), 1);
     assert_eq!(fallback.request_count(), 0);
 }
+
+#[tokio::test]
+async fn a_request_timeout_bounds_the_whole_call_retries_included() {
+    let mock = MockLlm::start().await;
+    mock.push(Script::rate_limited("2"));
+    let breakers = breakers();
+    let provider = resilient(&mock, None, &breakers, quick_retries());
+    // Waiting 2 s would overrun the 1 s the caller gave: the 429 comes back instead.
+    let error = provider.complete(request("Hi").with_timeout(Duration::from_secs(1))).await.unwrap_err();
+    assert!(matches!(error, LlmError::Api { status: 429, .. }), "{error:?}");
+    assert_eq!(mock.request_count(), 1);
+
+    // Each attempt carries what is left of the time, so a hang ends with the call's deadline.
+    mock.set_default(Script::Hang);
+    let events = events(&provider, request("Hi").with_timeout(Duration::from_millis(300))).await;
+    assert!(matches!(events.as_slice(), [Err(LlmError::Timeout(switchboard_llm::TimeoutKind::Total))]), "{events:?}");
+}
