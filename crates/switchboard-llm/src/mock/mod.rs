@@ -14,7 +14,8 @@
 //! let mock = MockLlm::start().await;
 //! mock.push(Script::rate_limited("2"));
 //! mock.push(Script::reply("Hello there"));
-//! // point an OpenAiConfig::compatible(mock.base_url(), …) at it
+//! let provider = switchboard_llm::OpenAiProvider::new(mock.openai_config(None)).unwrap();
+//! // … run the code under test with `provider` …
 //! assert!(mock.requests().iter().all(|r| !r.body.contains("CANARY")));
 //! # }
 //! ```
@@ -114,6 +115,11 @@ impl MockLlm {
     /// `http://127.0.0.1:PORT/v1`, the base URL for [`crate::OpenAiConfig::compatible`].
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// A provider configuration pointing at this mock, sending `api_key` as a bearer token.
+    pub fn openai_config(&self, api_key: Option<secrecy::SecretString>) -> crate::OpenAiConfig {
+        crate::OpenAiConfig::compatible(self.base_url(), api_key)
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -10,7 +10,7 @@ use switchboard_llm::{
 pub const KEY: &str = "sk-test-CANARY-7f3c9a1e5b2d4c6e8f0a1b3c5d7e9f11";
 
 pub fn config(mock: &MockLlm) -> OpenAiConfig {
-    let mut config = OpenAiConfig::compatible(mock.base_url(), Some(SecretString::from(KEY)));
+    let mut config = mock.openai_config(Some(SecretString::from(KEY)));
     config.timeouts = Timeouts {
         connect: Duration::from_secs(2),
         first_byte: Duration::from_secs(5),
