@@ -24,7 +24,7 @@ use futures::stream::{self, StreamExt};
 use tokio::time::Instant;
 
 use crate::ChatProvider;
-use crate::breaker::{Breakers, CircuitBreaker, Permit};
+use crate::breaker::{BreakerState, Breakers, CircuitBreaker, Permit};
 use crate::error::{ErrorClass, LlmError, TimeoutKind};
 use crate::openai::OpenAiProvider;
 use crate::retry::RetryPolicy;
@@ -105,8 +105,12 @@ impl Resilient {
     }
 
     /// Whether to wait and try the same route again, and how long.
-    fn retry_delay(&self, error: &LlmError, retries: u32, clock: &Clock) -> Option<Duration> {
+    fn retry_delay(&self, route: &Route, error: &LlmError, retries: u32, clock: &Clock) -> Option<Duration> {
         if error.class() != ErrorClass::Retry || retries >= self.retry.max_retries {
+            return None;
+        }
+        // This failure may have opened the breaker: a retry would be refused, go on now.
+        if route.breaker.state() == BreakerState::Open {
             return None;
         }
         let delay = self.retry.delay(retries, error.retry_after());
@@ -159,7 +163,7 @@ impl ChatProvider for Resilient {
                     }
                     Err(error) => {
                         report(permit, &error);
-                        let Some(delay) = self.retry_delay(&error, retries, &clock) else { break error };
+                        let Some(delay) = self.retry_delay(route, &error, retries, &clock) else { break error };
                         tracing::warn!(route = %route.name, %error, retry = retries + 1, delay_ms = delay.as_millis() as u64, "LLM call failed; retrying");
                         tokio::time::sleep(delay).await;
                         retries += 1;
@@ -259,7 +263,7 @@ impl StreamState {
                         return Some(Err(error));
                     }
                     let route = &self.this.routes[self.route];
-                    if let Some(delay) = self.this.retry_delay(&error, self.retries, &self.clock) {
+                    if let Some(delay) = self.this.retry_delay(route, &error, self.retries, &self.clock) {
                         tracing::warn!(route = %route.name, %error, retry = self.retries + 1, delay_ms = delay.as_millis() as u64, "LLM stream failed before any output; retrying");
                         tokio::time::sleep(delay).await;
                         self.retries += 1;

@@ -189,3 +189,19 @@ async fn a_request_timeout_bounds_the_whole_call_retries_included() {
     let events = events(&provider, request("Hi").with_timeout(Duration::from_millis(300))).await;
     assert!(matches!(events.as_slice(), [Err(LlmError::Timeout(switchboard_llm::TimeoutKind::Total))]), "{events:?}");
 }
+
+#[tokio::test]
+async fn a_breaker_that_opens_during_a_call_stops_its_retries_and_the_fallback_serves() {
+    let (primary, fallback) = (MockLlm::start().await, MockLlm::start().await);
+    primary.set_default(Script::status(503));
+    fallback.set_default(Script::reply("Fallback answer."));
+    let breakers = switchboard_llm::Breakers::new(switchboard_llm::BreakerConfig {
+        consecutive_failures: 2,
+        ..switchboard_llm::BreakerConfig::standard()
+    });
+    let provider = resilient(&primary, Some(&fallback), &breakers, quick_retries());
+    assert_eq!(provider.complete(request("Hi")).await.unwrap().content, "Fallback answer.");
+    assert_eq!(text_of(&events(&provider, request("Hi")).await), "Fallback answer.");
+    // One attempt and one retry opened the breaker; the other two retries were not made.
+    assert_eq!(primary.request_count(), 2);
+}
