@@ -90,8 +90,21 @@ pub struct RouteVerdict {
     pub small_talk: Option<String>,
     pub blocked_topic: Option<String>,
     pub intent: Option<String>,
+    /// The prompt-injection detector's verdict on the message, when it fired.
+    pub injection: Option<InjectionVerdict>,
     /// The query retrieval ran (the message, or it rewritten with history).
     pub query: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InjectionVerdict {
+    pub score: f32,
+    pub rules: Vec<&'static str>,
+}
+
+fn injection_verdict(text: &str) -> Option<InjectionVerdict> {
+    let v = switchboard_guard::injection::scan(text);
+    v.is_injection().then(|| InjectionVerdict { score: v.score, rules: v.reasons.iter().map(|r| r.rule).collect() })
 }
 
 /// Every guard verdict of a turn, stored on the assistant message.
@@ -103,6 +116,8 @@ pub struct GuardVerdicts {
     pub pii_in_reply: Vec<String>,
     /// Forbidden strings the reply contained (the reply was withheld).
     pub forbidden: Vec<String>,
+    /// Retrieved chunks carrying instructions aimed at the assistant: not used.
+    pub quarantined_chunks: Vec<String>,
     pub confidence: f64,
     pub min_confidence: f64,
 }
@@ -206,7 +221,11 @@ pub async fn run_turn(
     let lang = reply_language(&config, &route);
 
     let min_confidence = config.guardrails.min_confidence.unwrap_or(extractive::DEFAULT_MIN_CONFIDENCE);
-    let draft = if let Some(topic) = &route.blocked_topic {
+    let mut quarantined = Vec::new();
+    let draft = if let Some(injection) = &route.injection {
+        Draft::fixed(Phrase::Refused, &lang, Outcome::Refused, None)
+            .with_evidence(serde_json::json!({"injection": injection}))
+    } else if let Some(topic) = &route.blocked_topic {
         Draft::fixed(Phrase::Refused, &lang, Outcome::Refused, None)
             .with_evidence(serde_json::json!({"blocked": topic}))
     } else if route.wants_human && config.escalation.on_request {
@@ -220,7 +239,15 @@ pub async fn run_turn(
         // retrieve
         let stage = Instant::now();
         let query = rewrite_follow_up(&redacted.text, &history);
-        let passages = retrieve(state, t, &config, &version.id, &query).await?;
+        let mut passages = retrieve(state, t, &config, &version.id, &query).await?;
+        // Knowledge that addresses the assistant is quarantined, never quoted or obeyed.
+        passages.retain(|p| match injection_verdict(&p.text) {
+            Some(_) => {
+                quarantined.push(p.chunk_id.clone());
+                false
+            }
+            None => true,
+        });
         route.query = Some(query.clone());
         timings.retrieve = ms(stage);
 
@@ -237,7 +264,8 @@ pub async fn run_turn(
 
     // guard
     let stage = Instant::now();
-    let (draft, verdicts) = guard(draft, &config, pii_in_message, min_confidence, &lang);
+    let (draft, mut verdicts) = guard(draft, &config, pii_in_message, min_confidence, &lang);
+    verdicts.quarantined_chunks = quarantined;
     timings.guard = ms(stage);
 
     // reply: the customer sees the draft only when it is released; a held
@@ -381,7 +409,8 @@ fn route(config: &AgentConfig, text: &str, _history: &[Message]) -> RouteVerdict
         .iter()
         .find(|topic| topic.keywords.iter().any(|k| contains_word(&folded, &switchboard_route::fold(k))))
         .map(|topic| topic.name.clone());
-    RouteVerdict { language, wants_human, small_talk, blocked_topic, intent: None, query: None }
+    let injection = injection_verdict(text);
+    RouteVerdict { language, wants_human, small_talk, blocked_topic, intent: None, injection, query: None }
 }
 
 fn contains_word(haystack: &str, needle: &str) -> bool {
