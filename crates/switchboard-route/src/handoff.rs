@@ -411,25 +411,30 @@ const NOT_TYPOS: &[&str] = &["agenda", "persons", "personal", "menu", "mens", "h
 /// (under six letters) are only corrected for swapped letters ("tlak", "humna"), since one edit
 /// turns most short words into other real words.
 fn correct_typos(folded: &str) -> String {
+    let vocabulary = vocabulary();
     let mut out = String::with_capacity(folded.len() + 2);
     out.push(' ');
     for word in folded.split_whitespace() {
-        out.push_str(vocabulary().iter().find(|v| is_typo_of(word, v)).map_or(word, |v| v));
+        let known = word.len() < 4 || NOT_TYPOS.contains(&word) || vocabulary.binary_search(&word).is_ok();
+        let corrected = if known { None } else { vocabulary.iter().find(|v| is_typo_of(word, v)) };
+        out.push_str(corrected.map_or(word, |v| v));
         out.push(' ');
     }
     out
 }
 
+/// Whether `word` (not itself a vocabulary word) is one edit away from `target`.
 fn is_typo_of(word: &str, target: &str) -> bool {
-    if word == target || NOT_TYPOS.contains(&word) || vocabulary().contains(&word) || word.len() < 4 {
+    let (w, t) = (word.chars().count(), target.chars().count());
+    if w.abs_diff(t) > 1 {
         return false;
     }
     let distance = strsim::osa_distance(word, target);
-    if target.chars().count() >= 6 {
+    if t >= 6 {
         return distance == 1;
     }
     // Same letters, two neighbours swapped.
-    distance == 1 && word.len() == target.len() && {
+    distance == 1 && w == t && {
         let mut a: Vec<char> = word.chars().collect();
         let mut b: Vec<char> = target.chars().collect();
         a.sort_unstable();

@@ -219,3 +219,11 @@ fn mentions_of_people_are_not_requests() {
     }
     assert!(false_alarms.is_empty(), "{} false alarms:\n{}", false_alarms.len(), false_alarms.join("\n"));
 }
+
+#[test]
+fn a_200k_character_message_is_handled() {
+    let mut long = "I ordered a jacket last week and it did not arrive, please check. ".repeat(3_000);
+    assert!(wants_human(&long).is_none());
+    long.push_str("I want to talk to a person.");
+    assert!(wants_human(&long).is_some());
+}
