@@ -104,13 +104,18 @@ fn build(examples: &[Example], vectors: &[Vec<f32>], dim: usize, scoring: Scorin
 
 /// The predicted intent and its similarity for each query (threshold not applied).
 fn predict(index: &IntentIndex, vectors: &[Vec<f32>]) -> Vec<(String, f32)> {
-    vectors
-        .iter()
-        .map(|v| {
-            let m = index.nearest(v).expect("non-empty index");
-            (m.intent.to_owned(), m.similarity)
-        })
-        .collect()
+    let one = |v: &Vec<f32>| {
+        let m = index.nearest(v).expect("non-empty index");
+        (m.intent.to_owned(), m.similarity)
+    };
+    // Queries are independent: split them over the machine's cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = vectors.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            vectors.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("prediction thread")).collect()
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -123,7 +128,10 @@ struct Metrics {
 
 /// Metrics at `threshold` for predictions of in-scope rows (`gold` intents) and OOS rows.
 fn metrics(in_scope: &[(String, f32)], gold: &[&str], oos: &[(String, f32)], threshold: f32) -> Metrics {
-    let label = |(intent, sim): &(String, f32)| if *sim >= threshold { intent.as_str() } else { OOS };
+    fn label((intent, sim): &(String, f32), threshold: f32) -> &str {
+        if *sim >= threshold { intent.as_str() } else { OOS }
+    }
+    let label = |p| label(p, threshold);
     let in_correct = in_scope.iter().zip(gold).filter(|(p, g)| label(p) == **g).count();
     let in_rejected = in_scope.iter().filter(|p| label(p) == OOS).count();
     let oos_rejected = oos.iter().filter(|p| label(p) == OOS).count();
@@ -173,8 +181,13 @@ fn clinc(
         let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
         embed_cached(embedder, cache, &format!("clinc150-{name}"), &texts)
     };
-    let (v_train, v_val, v_oos_val, v_test, v_oos_test) =
-        (embed("train", &train)?, embed("val", &val)?, embed("oos_val", &oos_val)?, embed("test", &test)?, embed("oos_test", &oos_test)?);
+    let (v_train, v_val, v_oos_val, v_test, v_oos_test) = (
+        embed("train", &train)?,
+        embed("val", &val)?,
+        embed("oos_val", &oos_val)?,
+        embed("test", &test)?,
+        embed("oos_test", &oos_test)?,
+    );
     let gold = |rows: &[Example]| -> Vec<String> { rows.iter().map(|(_, i)| i.clone()).collect() };
     let (g_val, g_test) = (gold(&val), gold(&test));
     let g_val: Vec<&str> = g_val.iter().map(String::as_str).collect();
@@ -191,7 +204,10 @@ fn clinc(
         test.len(),
         oos_test.len()
     );
-    let _ = writeln!(md, "| scoring | threshold (val) | val objective | test accuracy | in-scope accuracy | OOS recall | OOS precision |");
+    let _ = writeln!(
+        md,
+        "| scoring | threshold (val) | val objective | test accuracy | in-scope accuracy | OOS recall | OOS precision |"
+    );
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
     let mut best: Option<(f64, &str, f32, Metrics)> = None;
     for (scoring, name) in scorings() {
@@ -202,18 +218,24 @@ fn clinc(
         let (p_test, p_oos_test) = (predict(&index, &v_test), predict(&index, &v_oos_test));
         let per_query = started.elapsed().as_secs_f64() * 1e3 / (test.len() + oos_test.len()) as f64;
         let m = metrics(&p_test, &g_test, &p_oos_test, threshold);
-        let _ = writeln!(md, "| {name} ({per_query:.2} ms/query) | {threshold:.3} | {objective:.3} | {} |", fmt_row(&m));
+        let _ =
+            writeln!(md, "| {name} ({per_query:.2} ms/query) | {threshold:.3} | {objective:.3} | {} |", fmt_row(&m));
         if best.as_ref().is_none_or(|b| objective > b.0) {
             best = Some((objective, name, threshold, m));
         }
         if matches!(scoring, Scoring::Nearest) {
             let no_threshold = metrics(&p_test, &g_test, &p_oos_test, 0.0);
-            let _ = writeln!(
-                md,
-                "| nearest example, no threshold (reference) | – | – | {} |",
-                fmt_row(&no_threshold)
-            );
+            let _ = writeln!(md, "| nearest example, no threshold (reference) | – | – | {} |", fmt_row(&no_threshold));
         }
+    }
+    // The trade-off around the chosen point, on test (for reading only: nothing is chosen here).
+    let sweep_index = build(&train, &v_train, embedder.dimension(), Scoring::Nearest);
+    let (p_test, p_oos_test) = (predict(&sweep_index, &v_test), predict(&sweep_index, &v_oos_test));
+    let _ = writeln!(md, "\nThreshold sweep, nearest example, on test (to read the trade-off; not used to choose):\n");
+    let _ = writeln!(md, "| threshold | test accuracy | in-scope accuracy | OOS recall | OOS precision |");
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|");
+    for t in [0.45f32, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75] {
+        let _ = writeln!(md, "| {t:.2} | {} |", fmt_row(&metrics(&p_test, &g_test, &p_oos_test, t)));
     }
     if let Some((_, name, threshold, m)) = best {
         let _ = writeln!(
@@ -257,8 +279,10 @@ fn banking(
     let test = read_banking(&dir.join("test.csv"))?;
     let texts = |rows: &[Example]| -> Vec<String> { rows.iter().map(|(t, _)| t.clone()).collect() };
     let (t_train, t_test) = (texts(&train), texts(&test));
-    let v_train = embed_cached(embedder, cache, "banking77-train", &t_train.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let v_test = embed_cached(embedder, cache, "banking77-test", &t_test.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let v_train =
+        embed_cached(embedder, cache, "banking77-train", &t_train.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let v_test =
+        embed_cached(embedder, cache, "banking77-test", &t_test.iter().map(String::as_str).collect::<Vec<_>>())?;
     let g_test: Vec<&str> = test.iter().map(|(_, i)| i.as_str()).collect();
     let dim = embedder.dimension();
 
@@ -300,7 +324,8 @@ fn banking(
 
     // Out of scope: every 8th intent (alphabetical) held out of the index.
     let intents: BTreeSet<&str> = train.iter().map(|(_, i)| i.as_str()).collect();
-    let held_out: BTreeSet<&str> = intents.iter().copied().enumerate().filter(|(i, _)| i % 8 == 3).map(|(_, n)| n).collect();
+    let held_out: BTreeSet<&str> =
+        intents.iter().copied().enumerate().filter(|(i, _)| i % 8 == 3).map(|(_, n)| n).collect();
     // Validation: every 10th training row of each intent.
     let mut index_rows = Vec::new();
     let mut val_rows = Vec::new();
@@ -317,7 +342,8 @@ fn banking(
         held_out.len(),
         held_out.iter().copied().collect::<Vec<_>>().join(", ")
     );
-    let _ = writeln!(md, "| scoring | threshold (val) | test accuracy | in-scope accuracy | OOS recall | OOS precision |");
+    let _ =
+        writeln!(md, "| scoring | threshold (val) | test accuracy | in-scope accuracy | OOS recall | OOS precision |");
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
     let split = |rows: &[usize], vecs: &[Vec<f32>], data: &[Example]| {
         let (mut ins, mut outs) = (Vec::new(), Vec::new());

@@ -373,12 +373,27 @@ pub fn wants_human(text: &str) -> Option<HandoffRequest> {
     if asks_about && !strong_request(&folded) {
         return None;
     }
+    // Where each word occurs, so a phrase is looked for only where its first word is.
+    let mut positions: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, word) in words.iter().enumerate() {
+        positions.entry(word).or_default().push(i);
+    }
+    let occurrences = |phrase: &str| -> Vec<(usize, usize)> {
+        let needle: Vec<&str> = phrase.split(' ').collect();
+        positions
+            .get(needle[0])
+            .into_iter()
+            .flatten()
+            .filter(|&&i| words.get(i..i + needle.len()) == Some(&needle[..]))
+            .map(|&i| (i, i + needle.len()))
+            .collect()
+    };
     for ((lang, people), (_, asks)) in PEOPLE.iter().zip(ASKS) {
-        let people_at: Vec<(usize, usize)> = people.iter().flat_map(|p| occurrences(&words, p)).collect();
+        let people_at: Vec<(usize, usize)> = people.iter().flat_map(|p| occurrences(p)).collect();
         for ask in *asks {
             // The person must be close to the request ("can I get a refund as a private person"
             // asks for a refund): at most four words between them, on either side.
-            let near = occurrences(&words, ask).into_iter().any(|(a_start, a_end)| {
+            let near = occurrences(ask).into_iter().any(|(a_start, a_end)| {
                 people_at.iter().any(|&(p_start, p_end)| {
                     (p_start >= a_end && p_start - a_end <= 4) || (a_start >= p_end && a_start - p_end <= 4)
                 })
@@ -391,18 +406,6 @@ pub fn wants_human(text: &str) -> Option<HandoffRequest> {
     None
 }
 
-/// Word ranges (start, end exclusive) where the words of `phrase` occur in `words`.
-fn occurrences(words: &[&str], phrase: &str) -> Vec<(usize, usize)> {
-    let needle: Vec<&str> = phrase.split(' ').collect();
-    if needle.is_empty() || needle.len() > words.len() {
-        return Vec::new();
-    }
-    (0..=words.len() - needle.len())
-        .filter(|&i| words[i..i + needle.len()] == needle[..])
-        .map(|i| (i, i + needle.len()))
-        .collect()
-}
-
 /// Words typos are never corrected *into* something else from: real words one edit away from
 /// a handoff word ("agenda" / "agente", "parle" is fine: it is French for "speak").
 const NOT_TYPOS: &[&str] = &["agenda", "persons", "personal", "menu", "mens", "humor", "humour", "operation"];
@@ -412,12 +415,16 @@ const NOT_TYPOS: &[&str] = &["agenda", "persons", "personal", "menu", "mens", "h
 /// turns most short words into other real words.
 fn correct_typos(folded: &str) -> String {
     let vocabulary = vocabulary();
+    // Long messages repeat words: decide each distinct word once.
+    let mut seen: std::collections::HashMap<&str, Option<&str>> = std::collections::HashMap::new();
     let mut out = String::with_capacity(folded.len() + 2);
     out.push(' ');
     for word in folded.split_whitespace() {
-        let known = word.len() < 4 || NOT_TYPOS.contains(&word) || vocabulary.binary_search(&word).is_ok();
-        let corrected = if known { None } else { vocabulary.iter().find(|v| is_typo_of(word, v)) };
-        out.push_str(corrected.map_or(word, |v| v));
+        let corrected = *seen.entry(word).or_insert_with(|| {
+            let known = word.len() < 4 || NOT_TYPOS.contains(&word) || vocabulary.binary_search(&word).is_ok();
+            if known { None } else { vocabulary.iter().find(|v| is_typo_of(word, v)).copied() }
+        });
+        out.push_str(corrected.unwrap_or(word));
         out.push(' ');
     }
     out
