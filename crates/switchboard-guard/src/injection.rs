@@ -133,12 +133,12 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(
             "reveal_prompt",
             0.9,
-            r"\b(?:show|print|reveal|repeat|output|display|tell|give|write|spell|dump|leak|list|zeig\w*|gib|nenne|vorzeigen|muestra\w*|dime|montre\w*|dis-moi|mostra\w*|dimmi|toon|geef)\b[^.!?]{0,40}?\b(?:system ?prompt|prompt[ -]?te?xt\w*|prompts|your (?:prompt|instructions|rules|guidelines|system message)|deine[nr]? (?:prompt|anweisungen|regeln)|ihre (?:anweisungen|regeln)|tus instrucciones|tes instructions|vos instructions|tue istruzioni|je instructies|initial (?:prompt|instructions)|hidden (?:prompt|instructions)|above prompt|obige eingabeaufforderung|(?:this|the) prompt above)\b".into(),
+            r"\b(?:show|print|reveal|repeat|output|display|tell|give|write|spell|dump|leak|list|translate|copy|paste|zeig\w*|gib|nenne|vorzeigen|ubersetz\w*|kopier\w*|muestra\w*|dime|traduc\w*|copia|montre\w*|dis-moi|traduis\w*|colle\w*|mostra\w*|dimmi|tradu\w*|toon|geef|vertaal\w*|kopieer\w*)\b[^.!?]{0,40}?\b(?:system ?prompt|prompt[ -]?te?xt\w*|prompts|your (?:prompt|instructions|rules|guidelines|system message)|deine[nr]? (?:prompt|anweisungen|regeln)|ihre (?:anweisungen|regeln)|tus instrucciones|tes instructions|vos instructions|tue istruzioni|je instructies|initial (?:prompt|instructions)|hidden (?:prompt|instructions)|above prompt|obige eingabeaufforderung|(?:this|the) prompt above)\b".into(),
         ),
         rule(
             "reveal_prompt",
             0.8,
-            r"\b(?:what (?:are|were) your (?:instructions|rules)|what (?:was|is) written (?:at the beginning|above|before)|beginning of (?:this|the) prompt|information in the prompt|sentences before the text|was (?:steht|stand) (?:oben|am anfang)|wie lautet dein (?:prompt|system))".into(),
+            r"\b(?:repeat (?:everything|all|the (?:text|words|lines)) (?:above|before)|everything above this (?:message|line)|starting (?:from|with) the (?:very )?first line|what (?:are|were) your (?:instructions|rules)|what (?:was|is) written (?:at the beginning|above|before)|beginning of (?:this|the) prompt|information in the prompt|sentences before the text|was (?:steht|stand) (?:oben|am anfang)|wie lautet dein (?:prompt|system))".into(),
         ),
         rule(
             "role_hijack",
@@ -168,12 +168,17 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(
             "tool_coercion",
             0.8,
-            r"\b(?:call|invoke|execute|run|use|trigger|ausfuhren|rufe?|llama|ejecuta|appelle|execute|chiama|esegui|roep)\b[^.!?]{0,24}?\b[a-z_][a-z0-9_]{2,40} ?\([^)]{0,60}\)".into(),
+            r#"\b(?:call|invoke|execute|run|use|trigger|ausfuhren|rufe?|llama|ejecuta|appelle|execute|chiama|esegui|roep)\b[^.!?]{0,24}?(?:\b[a-z]+_[a-z0-9_]+ ?\([^)]{0,60}\)|\b[a-z][a-z0-9]{2,40}\([^)]{0,60}[0-9="'][^)]{0,60}\))"#.into(),
         ),
         rule(
             "tool_coercion",
             0.7,
             r#"\b(?:refund|transfer|delete\w*|drop_\w+|send_\w+|create_\w+|issue_\w+|handoff\w*|exec|eval|os\.system|subprocess)\s?\(|<tool_call>|"?function_call"?\s?:|"tool_calls"|\bexecute the following command|\bexecute (?:this|the) command"#.into(),
+        ),
+        rule(
+            "tool_coercion",
+            0.7,
+            r"\b(?:call|invoke|use|trigger|run|execute)\b (?:the |your )?[a-z_]+ (?:tool|function|api)\b|\b(?:no|without) (?:approval|confirmation)(?: is)? (?:needed|required)\b|\bpre-?approved\b|\bskip (?:the )?(?:approval|confirmation)\b".into(),
         ),
         rule(
             "exfiltration",

@@ -58,6 +58,10 @@ const PEOPLE: &[(&str, &[&str])] = &[
             "agenten",
             "support",
             "sachbearbeiter",
+            "kundenberater",
+            "kundenberaterin",
+            "servicemitarbeiter",
+            "kundenbetreuer",
         ],
     ),
     (
@@ -203,6 +207,8 @@ const ASKS: &[(&str, &[&str])] = &[
             "contacter",
             "passer un",
             "me passer",
+            "passez moi",
+            "passe moi",
             "mettre en relation",
             "je veux un",
             "je veux une",
@@ -328,6 +334,14 @@ const BARE_FILLER: &[&str] = &[
     "ciao",
 ];
 
+/// Articles, pronouns, prepositions and "real"/"echt" in the six languages (folded).
+const LINK_WORDS: &[&str] = &[
+    "a", "an", "the", "to", "with", "me", "my", "your", "real", "live", "actual", "please", "sie", "mich", "mir",
+    "mit", "einem", "einer", "einen", "ein", "eine", "echten", "echte", "echter", "bitte", "dem", "der", "den", "zu",
+    "un", "una", "con", "el", "la", "al", "por", "favor", "real", "une", "le", "les", "avec", "vrai", "vraie", "svp",
+    "il", "lo", "uno", "per", "vero", "vera", "met", "een", "de", "het", "echt", "graag", "mijn",
+];
+
 /// Frames that ask *about* people rather than *for* one ("does a person
 /// check my order?", "who is the person responsible for returns?").
 const ABOUT_PEOPLE: &[&str] = &[
@@ -388,14 +402,23 @@ pub fn wants_human(text: &str) -> Option<HandoffRequest> {
             .map(|&i| (i, i + needle.len()))
             .collect()
     };
+    // Words that may stand between a request and its person without loosening the link
+    // ("verbinden Sie mich mit einem echten Kundenberater"): counted as no distance.
+    let mut content_before = Vec::with_capacity(words.len() + 1);
+    content_before.push(0usize);
+    for word in &words {
+        let last = *content_before.last().unwrap_or(&0);
+        content_before.push(last + usize::from(!LINK_WORDS.contains(word)));
+    }
+    let gap = |from: usize, to: usize| content_before[to] - content_before[from];
     for ((lang, people), (_, asks)) in PEOPLE.iter().zip(ASKS) {
         let people_at: Vec<(usize, usize)> = people.iter().flat_map(|p| occurrences(p)).collect();
         for ask in *asks {
             // The person must be close to the request ("can I get a refund as a private person"
-            // asks for a refund): at most four words between them, on either side.
+            // asks for a refund): at most two other words between them, on either side.
             let near = occurrences(ask).into_iter().any(|(a_start, a_end)| {
                 people_at.iter().any(|&(p_start, p_end)| {
-                    (p_start >= a_end && p_start - a_end <= 4) || (a_start >= p_end && a_start - p_end <= 4)
+                    (p_start >= a_end && gap(a_end, p_start) <= 2) || (a_start >= p_end && gap(p_end, a_start) <= 2)
                 })
             });
             if near {
