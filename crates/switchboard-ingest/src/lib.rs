@@ -21,10 +21,10 @@
 //! - **Every failure is a typed [`ExtractError`]** with a human-readable message and a stable
 //!   [`code`](ExtractError::code) for the problem+json `type`. Third-party parsers that are known
 //!   to panic on malformed files (the PDF stack) run under `catch_unwind`, as a last resort.
-//! - **Pure and synchronous:** no I/O, no async, no database. The worker calls [`extract`] on a
-//!   blocking thread. A panic is contained here; an unbounded allocation or a stack overflow inside
-//!   a third-party parser is not, which is why the worker should still run PDF parsing in a child
-//!   process with `RLIMIT_AS` and a timeout (RELIABILITY U2).
+//! - **Pure and synchronous:** no I/O, no async, no database. A panic is contained here; an
+//!   unbounded allocation, a loop or a stack overflow inside a third-party parser is not, which is
+//!   why the server runs `detect -> extract -> chunk` in a child process with `RLIMIT_AS`, a CPU
+//!   limit and a wall-clock deadline (`switchboard extract-worker`, RELIABILITY U2).
 //! - **Chunks follow structure:** they never cross a heading, keep table rows and FAQ pairs whole,
 //!   and carry their heading path, page, ordinal and a content hash.
 

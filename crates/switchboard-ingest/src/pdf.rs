@@ -13,8 +13,9 @@
 //! glyph and aborts the page when either is spent. Before any page is interpreted we refuse what
 //! would make it recurse without bound (form XObjects that include themselves, directly or through
 //! a cycle, or nest absurdly deep), because a stack overflow cannot be caught. What remains
-//! uncontainable in-process (a pathological allocation inside lopdf) is why the worker should run
-//! this in a child process with memory and time limits (RELIABILITY U2).
+//! uncontainable in-process (a pathological allocation inside lopdf: a content stream drawn a
+//! thousand times is inflated a thousand times) is why the server runs this in a child process
+//! with memory and time limits (RELIABILITY U2).
 
 use std::collections::{BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -39,6 +39,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
+        crate::knowledge::extractor::Parser::from_settings(&settings.knowledge).check()?;
         let state = AppState {
             store,
             limiters: Arc::new(Limiters::new(&settings.rate_limit)),

@@ -44,6 +44,14 @@ pub struct KnowledgeSettings {
     pub job_max_attempts: i32,
     /// How long a worker holds a job before another may take it over.
     pub job_lease_secs: u64,
+    /// The `switchboard` executable that parses documents in a child process
+    /// (`switchboard extract-worker`). Unset: this executable when it is
+    /// `switchboard`; otherwise documents are parsed in-process, unconfined.
+    pub extractor: Option<PathBuf>,
+    /// Address space one parsing child may use (its executable included).
+    pub extractor_memory_bytes: u64,
+    /// CPU and wall-clock seconds one document may take to parse.
+    pub extractor_timeout_secs: u64,
 }
 
 impl Default for KnowledgeSettings {
@@ -54,6 +62,9 @@ impl Default for KnowledgeSettings {
             max_upload_bytes: 25 * 1024 * 1024,
             job_max_attempts: 5,
             job_lease_secs: 300,
+            extractor: None,
+            extractor_memory_bytes: 1 << 30,
+            extractor_timeout_secs: 60,
         }
     }
 }

@@ -54,6 +54,10 @@ enum Command {
     DefaultConfig,
     /// Print the version.
     Version,
+    /// Parse one document from stdin under memory and time limits (run by the
+    /// ingestion workers, not by people).
+    #[command(name = "extract-worker", hide = true)]
+    ExtractWorker,
 }
 
 #[derive(Args)]
@@ -85,10 +89,19 @@ async fn open_store(settings: &Settings) -> anyhow::Result<std::sync::Arc<dyn sw
         .context("opening the database")
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    match cli.command {
+    // The parsing child stays single-threaded and starts no runtime: its address-space limit
+    // is for the document, not for idle worker threads' stacks.
+    if let Command::ExtractWorker = cli.command {
+        return Ok(switchboard_server::knowledge::extractor::worker_main());
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli.command))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve { common, listen } => {
             let mut settings = common.settings()?;
             if let Some(listen) = listen {
@@ -142,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
             println!("switchboard {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::ExtractWorker => unreachable!("handled before the runtime starts"),
     }
 }
 

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use switchboard_engine::Embedder;
-use switchboard_ingest::{ChunkOptions, ExtractError, Limits, chunk, detect, extract};
 use switchboard_store::{NewChunk, Store, Tenant};
 
 use super::embedding;
+use super::extractor::Parser;
 
 /// Why a version could not be ingested. Permanent failures (the document is
 /// broken) mark it failed at once; transient ones are retried with backoff.
@@ -32,7 +32,7 @@ pub async fn ingest_version(
     embedder: Option<Arc<dyn Embedder>>,
     t: &Tenant,
     version_id: &str,
-    limits: Limits,
+    parser: &Parser,
 ) -> Result<Ingested, IngestError> {
     let version = match store.version_to_ingest(t, version_id).await {
         Ok(v) => v,
@@ -42,22 +42,13 @@ pub async fn ingest_version(
     };
     store.set_version_processing(t, version_id).await?;
 
-    let name = version.document.source_key.clone();
-    let media_type = version.media_type.clone();
-    let content = version.content;
-    // Parsing untrusted bytes is CPU-bound and may misbehave: off the runtime,
-    // and a panic becomes this document's error, not the worker's death.
-    let parsed = tokio::task::spawn_blocking(move || -> Result<Vec<switchboard_ingest::Chunk>, ExtractError> {
-        let format = detect(&content, Some(&name), media_type.as_deref())?;
-        let extracted = extract(format, &content, &limits)?;
-        Ok(chunk(&extracted, &ChunkOptions::default()))
-    })
-    .await;
-    let chunks = match parsed {
-        Ok(Ok(chunks)) => chunks,
-        Ok(Err(e)) => return Err(IngestError::Permanent(e.to_string())),
-        Err(join) => return Err(IngestError::Permanent(format!("the parser crashed on this document: {join}"))),
-    };
+    // Untrusted bytes: parsed in a confined child process (see `extractor`), so a parser that
+    // runs away fails this document only.
+    let parsed = parser.parse(&version.document.source_key, version.media_type.as_deref(), version.content).await?;
+    for warning in &parsed.warnings {
+        tracing::info!(warning, "document parsed with a warning");
+    }
+    let chunks = parsed.chunks;
     if chunks.is_empty() {
         return Err(IngestError::Permanent("the document has no text to index".into()));
     }
@@ -65,7 +56,7 @@ pub async fn ingest_version(
     let embedded = match &embedder {
         // Collections on the local model get its vectors; others wait for their provider.
         Some(model) if version.embedding_model.starts_with("local:") => {
-            let texts = chunks.iter().map(|c| c.contextual_text()).collect();
+            let texts = chunks.iter().map(|c| c.contextual_text.clone()).collect();
             Some(embedding::embed(model.clone(), texts).await.map_err(IngestError::Transient)?)
         }
         _ => None,
@@ -75,7 +66,7 @@ pub async fn ingest_version(
         .enumerate()
         .map(|(i, c)| NewChunk {
             ordinal: c.ordinal as i32,
-            heading_path: c.display_path(),
+            heading_path: c.heading_path.clone(),
             page: c.page.map(|p| p as i32),
             text: c.text.clone(),
             content_hash: c.content_hash.clone(),

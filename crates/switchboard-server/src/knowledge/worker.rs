@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use rand::Rng;
-use switchboard_ingest::Limits;
 use switchboard_store::{Job, now_millis};
 
+use super::extractor::Parser;
 use super::ingest::{IngestError, ingest_version};
 use crate::state::AppState;
 
@@ -76,8 +76,8 @@ fn version_id(job: &Job) -> Option<&str> {
 
 async fn run_ingest(state: &AppState, job: &Job) -> Result<(), IngestError> {
     let version_id = version_id(job).ok_or_else(|| IngestError::Permanent("job without a version_id".into()))?;
-    let limits = Limits { max_input_bytes: state.settings.knowledge.max_upload_bytes as u64, ..Limits::default() };
-    let done = ingest_version(state.store.as_ref(), state.embedder.clone(), &job.tenant(), version_id, limits).await?;
+    let parser = Parser::from_settings(&state.settings.knowledge);
+    let done = ingest_version(state.store.as_ref(), state.embedder.clone(), &job.tenant(), version_id, &parser).await?;
     tracing::info!(chunks = done.chunks, embedded = done.embedded, "document version published");
     state.jobs_changed.notify_waiters();
     Ok(())

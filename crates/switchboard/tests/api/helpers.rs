@@ -63,6 +63,8 @@ pub fn test_settings() -> Settings {
     // Tests drive the workers themselves (`run_jobs`), so nothing runs behind their back.
     settings.knowledge.workers = 0;
     settings.knowledge.model_dir = Some(model_dir());
+    // Documents are parsed the way `serve` parses them: in a confined child process.
+    settings.knowledge.extractor = Some(env!("CARGO_BIN_EXE_switchboard").into());
     settings
 }
 

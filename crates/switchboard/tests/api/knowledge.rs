@@ -12,16 +12,16 @@ const RETURNS_MD: &str = "# Returns\n\n## EU\n\n### Time limits\n\nCustomers in 
 const SHIPPING_HTML: &str = "<html><head><title>Shipping</title></head><body><nav>Home | Shop | Cart</nav><main><h1>Shipping</h1><p>Standard shipping takes three to five business days. Express delivery arrives the next day.</p></main><footer>Copyright Acme</footer></body></html>";
 const FAQ_CSV: &str = "question,answer\nDo you ship to Norway?,Yes we ship to Norway with DHL.\nCan I pay with PayPal?,Yes PayPal and all major credit cards are accepted.\n";
 
-async fn collection(app: &TestApp, key: &str, name: &str) -> String {
+pub(crate) async fn collection(app: &TestApp, key: &str, name: &str) -> String {
     let c: Value = app.post("/v1/collections", key, &json!({"name": name})).await.json().await.unwrap();
     c["id"].as_str().unwrap().to_owned()
 }
 
-fn file(name: &str, bytes: &[u8]) -> Part {
+pub(crate) fn file(name: &str, bytes: &[u8]) -> Part {
     Part::bytes(bytes.to_vec()).file_name(name.to_owned())
 }
 
-async fn upload(app: &TestApp, collection: &str, form: Form) -> reqwest::Response {
+pub(crate) async fn upload(app: &TestApp, collection: &str, form: Form) -> reqwest::Response {
     app.request(reqwest::Method::POST, &format!("/v1/collections/{collection}/documents"), &app.a.key)
         .multipart(form)
         .send()
@@ -29,11 +29,11 @@ async fn upload(app: &TestApp, collection: &str, form: Form) -> reqwest::Respons
         .unwrap()
 }
 
-async fn document(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn document(app: &TestApp, id: &str) -> Value {
     app.get(&format!("/v1/documents/{id}"), &app.a.key).await.json().await.unwrap()
 }
 
-async fn search(app: &TestApp, collection: &str, body: Value) -> Value {
+pub(crate) async fn search(app: &TestApp, collection: &str, body: Value) -> Value {
     let r = app.post(&format!("/v1/collections/{collection}/search"), &app.a.key, &body).await;
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
@@ -223,7 +223,7 @@ async fn a_worker_killed_mid_job_loses_and_duplicates_nothing() {
         app.state.embedder.clone(),
         &t,
         &version_id,
-        Default::default(),
+        &switchboard_server::knowledge::extractor::Parser::from_settings(&app.state.settings.knowledge),
     )
     .await
     .unwrap();
