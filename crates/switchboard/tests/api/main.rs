@@ -7,6 +7,8 @@ mod cli;
 mod collections;
 mod conversations;
 mod errors;
+mod files;
+mod formats;
 mod health;
 mod helpers;
 mod idempotency;
