@@ -12,8 +12,8 @@
 //!
 //! The child sets its own limits because setting them in the parent between `fork` and `exec`
 //! needs `unsafe`. It gets no environment (no database URL, no keys) and talks over pipes only:
-//! one JSON line ([`Request`]) then the document's bytes on stdin, one JSON [`Response`] on
-//! stdout.
+//! one JSON line ([`Request`]) then the document's bytes on stdin, and a [`Response`] as the last
+//! line of stdout (so a stray print in a parser library cannot corrupt it).
 //!
 //! Where no extractor binary is available (the server used as a library, unit tests), parsing
 //! runs in this process on the blocking pool, with a warning: see [`Parser::from_settings`].
@@ -290,7 +290,9 @@ async fn parse_in_child(
 fn judge(iso: &Isolation, output: &std::process::Output) -> Result<Parsed, IngestError> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     if output.status.success() {
-        return match serde_json::from_slice::<Response>(&output.stdout) {
+        // The answer is the last line: anything a library printed before it is ignored.
+        let answer = output.stdout.trim_ascii_end().rsplit(|&b| b == b'\n').next().unwrap_or_default();
+        return match serde_json::from_slice::<Response>(answer) {
             Ok(Response::Parsed { parsed, usage }) => {
                 tracing::info!(peak_rss_kib = usage.peak_rss_kib, cpu_ms = usage.cpu_ms, "document parsed");
                 Ok(parsed)
@@ -368,7 +370,13 @@ pub fn worker_main() -> ExitCode {
         },
     };
     let mut out = std::io::stdout().lock();
-    match serde_json::to_writer(&mut out, &response).map_err(std::io::Error::from).and_then(|()| out.flush()) {
+    // One line (JSON escapes newlines in strings), on a line of its own.
+    let written = out
+        .write_all(b"\n")
+        .and_then(|()| serde_json::to_writer(&mut out, &response).map_err(std::io::Error::from))
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("extract-worker: writing the answer: {e}");
@@ -458,6 +466,8 @@ mod tests {
         assert!(crash.contains("crashed"), "{crash}");
         let garbage = permanent("cat >/dev/null; echo not json").await;
         assert!(garbage.contains("unreadable answer"), "{garbage}");
+        let chatty = permanent(r#"cat >/dev/null; echo '{"debug": 1}'; echo 'Image: x'; echo '{"outcome":"refused","code":"no_text","message":"nothing to read","usage":{"peak_rss_kib":1,"cpu_ms":0}}'"#).await;
+        assert_eq!(chatty, "nothing to read", "lines before the answer are ignored");
         let refused = permanent(r#"cat >/dev/null; echo '{"outcome":"refused","code":"no_text","message":"the file is empty","usage":{"peak_rss_kib":1,"cpu_ms":0}}'"#).await;
         assert_eq!(refused, "the file is empty");
     }
