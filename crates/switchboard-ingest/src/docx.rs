@@ -138,7 +138,7 @@ fn local_name(qname: &str) -> &str {
 
 /// The five predefined XML entities and character references; anything else is dropped (there
 /// is no DTD that could define it).
-fn entity(name: &str) -> Option<char> {
+pub(crate) fn entity(name: &str) -> Option<char> {
     if let Some(num) = name.strip_prefix('#') {
         let code = match num.strip_prefix(['x', 'X']) {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,

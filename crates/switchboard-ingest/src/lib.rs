@@ -12,6 +12,10 @@
 //! assert_eq!(chunks[0].display_path(), "Returns > EU");
 //! ```
 //!
+//! For the web crawler it also reads what a page links to ([`page_links`]: links, `<base>`,
+//! title, robots `<meta>`) and what a sitemap lists ([`parse_sitemap`]), under the same rule:
+//! untrusted bytes in, bounded output, no I/O.
+//!
 //! # Invariants
 //!
 //! - **Nothing here trusts the input.** The type comes from the bytes (magic numbers and content)
@@ -34,9 +38,11 @@ mod docx;
 mod error;
 mod html;
 mod limits;
+mod links;
 mod markdown;
 mod model;
 mod pdf;
+mod sitemap;
 mod tabular;
 mod text;
 
@@ -44,7 +50,9 @@ pub use chunk::{Chunk, ChunkKind, ChunkOptions, chunk, estimate_tokens};
 pub use detect::{Format, detect};
 pub use error::ExtractError;
 pub use limits::Limits;
+pub use links::{PageLinks, page_links};
 pub use model::{Block, BlockKind, Extracted};
+pub use sitemap::{Sitemap, SitemapKind, parse_sitemap};
 
 /// Extracts structured text from `bytes`, which [`detect`] said are `format`.
 ///
