@@ -11,6 +11,8 @@
 //!   machinery, not tenant data, and are not audited).
 
 mod conversations;
+mod crawl_model;
+mod crawl_sql;
 mod error;
 mod migrations;
 pub mod model;
@@ -24,6 +26,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use conversations::*;
+pub use crawl_model::*;
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PgStore;
@@ -156,6 +159,60 @@ pub trait Store: ConversationStore + Send + Sync + 'static {
     async fn publish_version(&self, t: &Tenant, version_id: &str, chunks: &[NewChunk]) -> Result<Document>;
     async fn fail_version(&self, t: &Tenant, version_id: &str, error: &str) -> Result<()>;
     async fn count_chunks(&self, t: &Tenant, document_id: &str) -> Result<i64>;
+
+    // ---- web crawls ----
+
+    /// Adds a crawl source for `new.start_url` to the collection (or updates
+    /// the caps and interval of the one there), makes the start page's
+    /// document, and queues a run unless one is queued or running: one
+    /// transaction.
+    async fn add_crawl_source(
+        &self,
+        t: &Tenant,
+        a: &AuditCtx,
+        collection_id: &str,
+        new: &NewCrawlSource,
+        job_max_attempts: i32,
+    ) -> Result<AddedCrawl>;
+    async fn get_crawl_source(&self, t: &Tenant, id: &str) -> Result<CrawlSource>;
+    /// Queues a run now unless one is queued or running.
+    async fn start_crawl(&self, t: &Tenant, a: &AuditCtx, id: &str, job_max_attempts: i32) -> Result<CrawlSource>;
+    /// Maintenance: queues a run for every source whose re-crawl time has come
+    /// (and frees sources whose job ended without finishing its run). Not
+    /// tenant-scoped, like `claim_job`. Returns how many runs were queued.
+    async fn start_due_crawls(&self, now: Millis, job_max_attempts: i32) -> Result<u64>;
+    /// The crawl job's first step: marks the run crawling and its start time
+    /// (kept across restarts, the time budget counts from it). `NotFound` when
+    /// that run is over.
+    async fn begin_crawl_run(&self, t: &Tenant, id: &str, run: i32) -> Result<CrawlSource>;
+    /// Adds URLs (from sitemaps) to the run's frontier within the page cap.
+    async fn queue_crawl_pages(&self, t: &Tenant, id: &str, run: i32, urls: &[String], depth: i32) -> Result<usize>;
+    /// The run's next pending pages, shallowest first.
+    async fn crawl_frontier(&self, t: &Tenant, id: &str, run: i32, limit: u32) -> Result<Vec<CrawlPage>>;
+    /// Records one page in one transaction: its document version (through the
+    /// same dedupe as uploads), its state, its redirect aliases and the links it
+    /// adds to the frontier.
+    async fn record_crawl_page(
+        &self,
+        t: &Tenant,
+        a: &AuditCtx,
+        id: &str,
+        run: i32,
+        page: &CrawledPage,
+        job_max_attempts: i32,
+    ) -> Result<RecordedPage>;
+    /// Ends the run: removes the documents of pages that are gone, skipped, or
+    /// (when the run was `complete` and not truncated) no longer reached, and
+    /// schedules the next run.
+    async fn finish_crawl_run(
+        &self,
+        t: &Tenant,
+        a: &AuditCtx,
+        id: &str,
+        run: i32,
+        complete: bool,
+        error: Option<&str>,
+    ) -> Result<FinishedCrawl>;
 
     // ---- search (live versions only) ----
 

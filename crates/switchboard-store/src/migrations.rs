@@ -34,6 +34,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, "collections and jobs", include_str!("../migrations/sqlite/0002_collections_jobs.sql")),
     (3, "documents and chunks", include_str!("../migrations/sqlite/0003_documents.sql")),
+    (4, "web crawls", include_str!("../migrations/sqlite/0004_crawl.sql")),
     (5, "agents and conversations", include_str!("../migrations/sqlite/0005_conversations.sql")),
 ]);
 
@@ -41,6 +42,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "collections and jobs", include_str!("../migrations/postgres/0002_collections_jobs.sql")),
     (3, "documents and chunks", include_str!("../migrations/postgres/0003_documents.sql")),
+    (4, "web crawls", include_str!("../migrations/postgres/0004_crawl.sql")),
     (5, "agents and conversations", include_str!("../migrations/postgres/0005_conversations.sql")),
 ]);
 

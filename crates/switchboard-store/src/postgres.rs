@@ -6,6 +6,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::conversations::*;
+use crate::crawl_model::*;
 use crate::model::*;
 use crate::{Backend, Result, Store, StoreError, search};
 

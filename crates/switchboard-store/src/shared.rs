@@ -173,6 +173,119 @@ macro_rules! impl_store {
             row.ok_or(StoreError::NotFound)
         }
 
+        /// Records an upload as the next version of its source inside the caller's
+        /// transaction (see [`Store::add_document_version`]). A crawled page's new
+        /// document belongs to `crawl_source_id`.
+        async fn add_version_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            t: &Tenant,
+            a: &AuditCtx,
+            collection_id: &str,
+            new: &NewDocumentVersion,
+            job_max_attempts: i32,
+            crawl_source_id: Option<&str>,
+        ) -> Result<AddedDocument> {
+            fetch_collection(&mut **tx, t, collection_id).await?;
+            let now = now_millis();
+            let existing: Option<(String,)> = sqlx::query_as(
+                "SELECT id FROM documents WHERE org_id = $1 AND collection_id = $2 AND source_key = $3",
+            )
+            .bind(t.org_id())
+            .bind(collection_id)
+            .bind(&new.source_key)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let (document_id, version) = match existing {
+                Some((id,)) => {
+                    let current = fetch_document(&mut **tx, t, &id).await?;
+                    if current.content_hash == new.content_hash && current.status != DocumentStatus::Failed {
+                        return Ok(AddedDocument { document: current, version_id: None });
+                    }
+                    let version = current.latest_version + 1;
+                    sqlx::query(
+                        "UPDATE documents SET title = $1, url = $2, status = 'queued', error = NULL, \
+                         latest_version = $3, content_hash = $4, updated_at = $5 WHERE org_id = $6 AND id = $7",
+                    )
+                    .bind(&new.title)
+                    .bind(&new.url)
+                    .bind(version)
+                    .bind(&new.content_hash)
+                    .bind(now)
+                    .bind(t.org_id())
+                    .bind(&id)
+                    .execute(&mut **tx)
+                    .await?;
+                    (id, version)
+                }
+                None => {
+                    let id = new_id();
+                    sqlx::query(
+                        "INSERT INTO documents (id, org_id, collection_id, source_key, source_kind, title, url, \
+                         status, latest_version, content_hash, created_at, updated_at, crawl_source_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 1, $8, $9, $9, $10)",
+                    )
+                    .bind(&id)
+                    .bind(t.org_id())
+                    .bind(collection_id)
+                    .bind(&new.source_key)
+                    .bind(&new.source_kind)
+                    .bind(&new.title)
+                    .bind(&new.url)
+                    .bind(&new.content_hash)
+                    .bind(now)
+                    .bind(crawl_source_id)
+                    .execute(&mut **tx)
+                    .await?;
+                    (id, 1)
+                }
+            };
+            let version_id = new_id();
+            sqlx::query(
+                "INSERT INTO document_versions (id, org_id, document_id, version, status, content_hash, media_type, \
+                 byte_size, content, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(&version_id)
+            .bind(t.org_id())
+            .bind(&document_id)
+            .bind(version)
+            .bind(&new.content_hash)
+            .bind(&new.media_type)
+            .bind(new.content.len() as i64)
+            .bind(&new.content)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO jobs (id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
+                 created_at, updated_at) VALUES ($1, $2, 'ingest', $3, 'queued', 0, $4, $5, $5, $5)",
+            )
+            .bind(new_id())
+            .bind(t.org_id())
+            .bind(serde_json::json!({"version_id": version_id}).to_string())
+            .bind(job_max_attempts.max(1))
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            let details = serde_json::json!({"title": new.title, "version": version, "source": new.source_key});
+            let action = if crawl_source_id.is_some() { "document.crawl" } else { "document.upload" };
+            audit(tx, t, a, action, ("document", &document_id), details).await?;
+            let document = fetch_document(&mut **tx, t, &document_id).await?;
+            Ok(AddedDocument { document, version_id: Some(version_id) })
+        }
+
+        /// Deletes a document with its versions and chunks inside the caller's transaction.
+        async fn delete_document_in(tx: &mut sqlx::Transaction<'_, $db>, t: &Tenant, id: &str) -> Result<()> {
+            // Explicit, child first, so the full-text index triggers see every chunk go.
+            for sql in [
+                "DELETE FROM chunks WHERE org_id = $1 AND document_id = $2",
+                "DELETE FROM document_versions WHERE org_id = $1 AND document_id = $2",
+                "DELETE FROM documents WHERE org_id = $1 AND id = $2",
+            ] {
+                sqlx::query(sql).bind(t.org_id()).bind(id).execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
         async fn fetch_collection<'e, E>(exec: E, t: &Tenant, id: &str) -> Result<Collection>
         where
             E: sqlx::Executor<'e, Database = $db>,
@@ -294,6 +407,8 @@ macro_rules! impl_store {
             }
             Ok(())
         }
+
+        crate::crawl_sql::impl_crawl_store!($store, $db);
 
         #[async_trait::async_trait]
         impl Store for $store {
@@ -920,92 +1035,9 @@ macro_rules! impl_store {
                 job_max_attempts: i32,
             ) -> Result<AddedDocument> {
                 let mut tx = self.begin_write().await?;
-                fetch_collection(&mut *tx, t, collection_id).await?;
-                let now = now_millis();
-                let existing: Option<(String,)> = sqlx::query_as(
-                    "SELECT id FROM documents WHERE org_id = $1 AND collection_id = $2 AND source_key = $3",
-                )
-                .bind(t.org_id())
-                .bind(collection_id)
-                .bind(&new.source_key)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let (document_id, version) = match existing {
-                    Some((id,)) => {
-                        let current = fetch_document(&mut *tx, t, &id).await?;
-                        if current.content_hash == new.content_hash && current.status != DocumentStatus::Failed {
-                            tx.commit().await?;
-                            return Ok(AddedDocument { document: current, version_id: None });
-                        }
-                        let version = current.latest_version + 1;
-                        sqlx::query(
-                            "UPDATE documents SET title = $1, url = $2, status = 'queued', error = NULL, \
-                             latest_version = $3, content_hash = $4, updated_at = $5 WHERE org_id = $6 AND id = $7",
-                        )
-                        .bind(&new.title)
-                        .bind(&new.url)
-                        .bind(version)
-                        .bind(&new.content_hash)
-                        .bind(now)
-                        .bind(t.org_id())
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await?;
-                        (id, version)
-                    }
-                    None => {
-                        let id = new_id();
-                        sqlx::query(
-                            "INSERT INTO documents (id, org_id, collection_id, source_key, source_kind, title, url, \
-                             status, latest_version, content_hash, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 1, $8, $9, $9)",
-                        )
-                        .bind(&id)
-                        .bind(t.org_id())
-                        .bind(collection_id)
-                        .bind(&new.source_key)
-                        .bind(&new.source_kind)
-                        .bind(&new.title)
-                        .bind(&new.url)
-                        .bind(&new.content_hash)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        (id, 1)
-                    }
-                };
-                let version_id = new_id();
-                sqlx::query(
-                    "INSERT INTO document_versions (id, org_id, document_id, version, status, content_hash, media_type, \
-                     byte_size, content, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $9)",
-                )
-                .bind(&version_id)
-                .bind(t.org_id())
-                .bind(&document_id)
-                .bind(version)
-                .bind(&new.content_hash)
-                .bind(&new.media_type)
-                .bind(new.content.len() as i64)
-                .bind(&new.content)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO jobs (id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
-                     created_at, updated_at) VALUES ($1, $2, 'ingest', $3, 'queued', 0, $4, $5, $5, $5)",
-                )
-                .bind(new_id())
-                .bind(t.org_id())
-                .bind(serde_json::json!({"version_id": version_id}).to_string())
-                .bind(job_max_attempts.max(1))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                let details = serde_json::json!({"title": new.title, "version": version, "source": new.source_key});
-                audit(&mut tx, t, a, "document.upload", ("document", &document_id), details).await?;
-                let document = fetch_document(&mut *tx, t, &document_id).await?;
+                let added = add_version_in(&mut tx, t, a, collection_id, new, job_max_attempts, None).await?;
                 tx.commit().await?;
-                Ok(AddedDocument { document, version_id: Some(version_id) })
+                Ok(added)
             }
 
             async fn get_document(&self, t: &Tenant, id: &str) -> Result<Document> {
@@ -1032,14 +1064,7 @@ macro_rules! impl_store {
             async fn delete_document(&self, t: &Tenant, a: &AuditCtx, id: &str) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 let before = fetch_document(&mut *tx, t, id).await?;
-                // Explicit, child first, so the full-text index triggers see every chunk go.
-                for sql in [
-                    "DELETE FROM chunks WHERE org_id = $1 AND document_id = $2",
-                    "DELETE FROM document_versions WHERE org_id = $1 AND document_id = $2",
-                    "DELETE FROM documents WHERE org_id = $1 AND id = $2",
-                ] {
-                    sqlx::query(sql).bind(t.org_id()).bind(id).execute(&mut *tx).await?;
-                }
+                delete_document_in(&mut tx, t, id).await?;
                 audit(&mut tx, t, a, "document.delete", ("document", id), serde_json::json!({"title": before.title}))
                     .await?;
                 tx.commit().await?;
@@ -1170,6 +1195,65 @@ macro_rules! impl_store {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(n)
+            }
+
+            async fn add_crawl_source(
+                &self,
+                t: &Tenant,
+                a: &AuditCtx,
+                collection_id: &str,
+                new: &NewCrawlSource,
+                job_max_attempts: i32,
+            ) -> Result<AddedCrawl> {
+                self.crawl_add_source(t, a, collection_id, new, job_max_attempts).await
+            }
+
+            async fn get_crawl_source(&self, t: &Tenant, id: &str) -> Result<CrawlSource> {
+                self.crawl_get_source(t, id).await
+            }
+
+            async fn start_crawl(&self, t: &Tenant, a: &AuditCtx, id: &str, job_max_attempts: i32) -> Result<CrawlSource> {
+                self.crawl_start(t, a, id, job_max_attempts).await
+            }
+
+            async fn start_due_crawls(&self, now: Millis, job_max_attempts: i32) -> Result<u64> {
+                self.crawl_start_due(now, job_max_attempts).await
+            }
+
+            async fn begin_crawl_run(&self, t: &Tenant, id: &str, run: i32) -> Result<CrawlSource> {
+                self.crawl_begin_run(t, id, run).await
+            }
+
+            async fn queue_crawl_pages(&self, t: &Tenant, id: &str, run: i32, urls: &[String], depth: i32) -> Result<usize> {
+                self.crawl_queue_pages(t, id, run, urls, depth).await
+            }
+
+            async fn crawl_frontier(&self, t: &Tenant, id: &str, run: i32, limit: u32) -> Result<Vec<CrawlPage>> {
+                self.crawl_pending_pages(t, id, run, limit).await
+            }
+
+            async fn record_crawl_page(
+                &self,
+                t: &Tenant,
+                a: &AuditCtx,
+                id: &str,
+                run: i32,
+                page: &CrawledPage,
+                job_max_attempts: i32,
+            ) -> Result<RecordedPage> {
+                self.crawl_record_page(t, a, id, run, page, job_max_attempts).await
+            }
+
+            async fn finish_crawl_run(
+                &self,
+                t: &Tenant,
+                a: &AuditCtx,
+                id: &str,
+                run: i32,
+                complete: bool,
+                error: Option<&str>,
+            ) -> Result<FinishedCrawl> {
+                self.crawl_finish_run(t, a, id, run, complete, error).await
             }
 
             async fn search_text(&self, t: &Tenant, scope: &SearchScope, query: &str) -> Result<Vec<ChunkHit>> {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::conversations::*;
+use crate::crawl_model::*;
 use crate::model::*;
 use crate::{Backend, Result, Store, StoreError, search};
 
