@@ -48,6 +48,7 @@ impl Application {
             embedder: crate::knowledge::embedding::load_first(&settings.model_dirs()).await,
             jobs_queued: Arc::new(tokio::sync::Notify::new()),
             jobs_changed: Arc::new(tokio::sync::Notify::new()),
+            egress: crate::knowledge::crawl::egress_client(&settings.knowledge.crawl)?,
             settings: settings.clone(),
         };
         let listener = TcpListener::bind(settings.server.listen).await?;
@@ -111,7 +112,8 @@ impl Application {
     }
 }
 
-/// Periodic housekeeping: forget idle rate-limit keys, purge old idempotency keys.
+/// Periodic housekeeping: forget idle rate-limit keys, purge old idempotency
+/// keys, queue the re-crawls that are due.
 async fn maintain(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -119,6 +121,14 @@ async fn maintain(state: AppState) {
         state.limiters.forget_idle();
         if let Err(e) = state.store.idempotency_purge(now_millis() - idempotency::RETENTION_MS).await {
             tracing::warn!(error = %e, "idempotency purge failed");
+        }
+        match state.store.start_due_crawls(now_millis(), state.settings.knowledge.job_max_attempts).await {
+            Ok(0) => {}
+            Ok(started) => {
+                tracing::info!(started, "scheduled re-crawls queued");
+                state.jobs_queued.notify_waiters();
+            }
+            Err(e) => tracing::warn!(error = %e, "queuing re-crawls failed"),
         }
     }
 }

@@ -52,6 +52,57 @@ pub struct KnowledgeSettings {
     pub extractor_memory_bytes: u64,
     /// CPU and wall-clock seconds one document may take to parse.
     pub extractor_timeout_secs: u64,
+    pub crawl: CrawlSettings,
+}
+
+/// Web crawling for `{url}` documents.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrawlSettings {
+    /// Let crawls reach loopback, private (RFC 1918), shared (CGNAT) and
+    /// unique-local addresses. Link-local addresses (cloud metadata) stay refused.
+    pub allow_private_networks: bool,
+    /// Networks crawls may reach whatever their kind, in CIDR form (an
+    /// intranet docs host: `10.20.0.0/16`).
+    pub allowed_networks: Vec<String>,
+    /// Pages per crawl when the request does not say.
+    pub max_pages: u32,
+    /// The most pages a request may ask for.
+    pub max_pages_limit: u32,
+    /// Link depth from the start page when the request does not say.
+    pub max_depth: u32,
+    /// The deepest a request may ask for.
+    pub max_depth_limit: u32,
+    /// Larger pages are skipped (the cap holds while reading, whatever the headers say).
+    pub max_page_bytes: u64,
+    /// One crawl's time budget, counted from its start across worker restarts.
+    pub max_crawl_secs: u64,
+    /// Requests in flight to one site at a time.
+    pub concurrency_per_host: u32,
+    pub connect_timeout_secs: u64,
+    /// For one page, redirects and body included.
+    pub request_timeout_secs: u64,
+    /// The shortest re-crawl interval a source may ask for.
+    pub min_recrawl_interval_secs: u64,
+}
+
+impl Default for CrawlSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            allowed_networks: Vec::new(),
+            max_pages: 50,
+            max_pages_limit: 1000,
+            max_depth: 2,
+            max_depth_limit: 10,
+            max_page_bytes: 5 * 1024 * 1024,
+            max_crawl_secs: 600,
+            concurrency_per_host: 2,
+            connect_timeout_secs: 10,
+            request_timeout_secs: 30,
+            min_recrawl_interval_secs: 3600,
+        }
+    }
 }
 
 impl Default for KnowledgeSettings {
@@ -65,6 +116,7 @@ impl Default for KnowledgeSettings {
             extractor: None,
             extractor_memory_bytes: 1 << 30,
             extractor_timeout_secs: 60,
+            crawl: CrawlSettings::default(),
         }
     }
 }
@@ -328,6 +380,10 @@ mod tests {
         assert_eq!(s.rate_limit.per_key_per_minute, 7);
         assert_eq!(s.server.cors_allowed_origins, vec!["https://a.example".to_owned()]);
         assert_eq!(s.auth, AuthSettings::default(), "untouched sections keep their defaults");
+        let s = Settings::load_from(None, env(&[("SWITCHBOARD__KNOWLEDGE__CRAWL__ALLOW_PRIVATE_NETWORKS", "true")]))
+            .unwrap();
+        assert!(s.knowledge.crawl.allow_private_networks, "nested sections take env overrides too");
+        assert_eq!(s.knowledge.crawl.max_pages, 50);
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct AppState {
     pub jobs_queued: Arc<Notify>,
     /// Fires when a job finishes (progress streams listen to it).
     pub jobs_changed: Arc<Notify>,
+    /// Outbound HTTP to tenant-chosen URLs (crawls), SSRF-safe.
+    pub egress: switchboard_egress::Client,
 }
 
 impl AppState {

@@ -1,7 +1,9 @@
 //! The knowledge path: uploads become document versions with a queued job;
 //! workers run `detect -> extract -> chunk` (in a confined child process,
-//! `extractor`) `-> embed -> publish`; search fuses full-text and vector results.
+//! `extractor`) `-> embed -> publish`; search fuses full-text and vector results. Web pages
+//! arrive through crawls, whose pages take the same path.
 
+pub mod crawl;
 pub mod embedding;
 pub mod extractor;
 pub mod ingest;

@@ -38,11 +38,17 @@ pub async fn try_execute_job(state: &AppState, worker: &str) -> anyhow::Result<O
     let Some(job) = state.store.claim_job(worker, now_millis(), lease_ms).await? else {
         return Ok(Outcome::Idle);
     };
+    execute_job(state, job).await
+}
+
+/// Runs a job this worker has claimed and records the result.
+pub async fn execute_job(state: &AppState, job: Job) -> anyhow::Result<Outcome> {
     let span =
         tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts, org_id = %job.org_id);
     let _guard = span.enter();
     let result = match job.kind.as_str() {
         "ingest" => run_ingest(state, &job).await,
+        "crawl" => super::crawl::job::run_crawl(state, &job).await,
         other => Err(IngestError::Permanent(format!("unknown job kind `{other}`"))),
     };
     let id = job.id.clone();
@@ -53,7 +59,7 @@ pub async fn try_execute_job(state: &AppState, worker: &str) -> anyhow::Result<O
         }
         Err(IngestError::Permanent(message)) => {
             tracing::info!(error = %message, "job failed for good");
-            record_version_failure(state, &job, &message).await;
+            record_failure(state, &job, &message).await;
             state.store.fail_job(&job, &message, None).await?;
             Ok(Outcome::Failed { job_id: id })
         }
@@ -62,7 +68,7 @@ pub async fn try_execute_job(state: &AppState, worker: &str) -> anyhow::Result<O
             tracing::warn!(error = %message, "job failed; will retry");
             let last = job.attempts >= job.max_attempts;
             if last {
-                record_version_failure(state, &job, &message).await;
+                record_failure(state, &job, &message).await;
             }
             state.store.fail_job(&job, &message, Some(now_millis() + backoff_ms(job.attempts))).await?;
             Ok(if last { Outcome::Failed { job_id: id } } else { Outcome::Retrying { job_id: id } })
@@ -83,7 +89,12 @@ async fn run_ingest(state: &AppState, job: &Job) -> Result<(), IngestError> {
     Ok(())
 }
 
-async fn record_version_failure(state: &AppState, job: &Job, message: &str) {
+/// A job that failed for good leaves its mark where users look: the document,
+/// or the crawl source.
+async fn record_failure(state: &AppState, job: &Job, message: &str) {
+    if job.kind == "crawl" {
+        return super::crawl::job::record_failure(state, job, message).await;
+    }
     if let Some(version_id) = version_id(job)
         && let Err(e) = state.store.fail_version(&job.tenant(), version_id, message).await
     {

@@ -1,5 +1,5 @@
-//! Documents: uploads (files, text, FAQ lists) answered 202 while a worker
-//! ingests them; status, listing, deletion.
+//! Documents: uploads (files, text, FAQ lists) and web pages by URL (a crawl),
+//! answered 202 while workers fetch and ingest them; status, listing, deletion.
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -77,6 +77,10 @@ pub struct Accepted {
 #[derive(Serialize, ToSchema)]
 pub struct AcceptedDocuments {
     pub documents: Vec<Accepted>,
+    /// For `{url}`: the crawl source (`GET /v1/crawl-sources/{id}`); the
+    /// document is the start page's, and each page crawled becomes one more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crawl_source_id: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -88,8 +92,9 @@ pub struct FaqItem {
     pub answer: String,
 }
 
-/// One of: `{title, text}` or `{faq: [{question, answer}], title?}`. (`{url}` is
-/// answered 422 until crawling lands.)
+/// One of: `{title, text}`, `{faq: [{question, answer}], title?}`, or
+/// `{url, crawl?}` (a web site crawled from `url`: same host, robots.txt
+/// honoured, sitemap.xml used, one document per page).
 /// Files go as `multipart/form-data` with one or more `file` parts.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -97,7 +102,10 @@ pub struct AddDocument {
     pub title: Option<String>,
     pub text: Option<String>,
     pub faq: Option<Vec<FaqItem>>,
+    /// An `http` or `https` URL on the public internet.
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
+    pub crawl: Option<super::crawl::CrawlOptions>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -160,10 +168,6 @@ fn from_json(body: AddDocument) -> Result<NewDocumentVersion, ApiError> {
                 content,
             })
         }
-        (None, None, Some(_)) => Err(ApiError::new(
-            ErrorKind::InvalidRequest,
-            "adding web pages by URL is not available in this version; upload the page as an HTML file",
-        )),
         _ => Err(ApiError::invalid("send exactly one of `text` (with `title`), `faq`, or `url`")),
     }
 }
@@ -216,10 +220,13 @@ fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
 }
 
 /// Adds documents to a collection: files (multipart `file` parts: PDF, DOCX,
-/// HTML, Markdown, TXT, CSV of question,answer), or JSON `{title, text}` or
-/// `{faq: [...]}`. Answers 202 at once; poll `GET /v1/documents/{id}` for the
-/// status. Re-sending a source with the same name makes a new version; an
-/// identical one changes nothing.
+/// HTML, Markdown, TXT, CSV of question,answer), or JSON `{title, text}`,
+/// `{faq: [...]}` or `{url, crawl?: {max_pages, max_depth,
+/// recrawl_interval_secs}}`. Answers 202 at once; poll `GET /v1/documents/{id}`
+/// for the status. Re-sending a source with the same name makes a new version;
+/// an identical one changes nothing. A URL starts a crawl (or re-crawls the
+/// source already made for it); a URL on a private or loopback address is
+/// refused with 422 unless the server allows private networks.
 #[utoipa::path(post, path = "/v1/collections/{id}/documents", tag = "knowledge", params(("id" = String, Path)),
     request_body(content((AddDocument = "application/json"), (String = "multipart/form-data"))),
     responses((status = 202, body = AcceptedDocuments)))]
@@ -242,7 +249,16 @@ async fn add_documents(
             .map_err(|e| ApiError::new(ErrorKind::BadRequest, e.body_text()))?;
         from_multipart(multipart, max).await?
     } else {
-        let ApiJson(body) = ApiJson::<AddDocument>::from_request(request, &state).await?;
+        let ApiJson(mut body) = ApiJson::<AddDocument>::from_request(request, &state).await?;
+        if let Some(url) = body.url.take() {
+            if body.text.is_some() || body.faq.is_some() || body.title.is_some() {
+                return Err(ApiError::invalid("send exactly one of `text` (with `title`), `faq`, or `url`"));
+            }
+            return super::crawl::add_crawl(&state, &p, &collection_id, &url, body.crawl).await;
+        }
+        if body.crawl.is_some() {
+            return Err(ApiError::invalid("`crawl` goes with `url`"));
+        }
         let upload = from_json(body)?;
         if upload.content.len() > max {
             return Err(ApiError::new(ErrorKind::PayloadTooLarge, format!("over the {max}-byte upload limit")));
@@ -264,7 +280,7 @@ async fn add_documents(
         accepted.push(Accepted { id: added.document.id, status: added.document.status });
     }
     state.jobs_queued.notify_waiters();
-    Ok((StatusCode::ACCEPTED, Json(AcceptedDocuments { documents: accepted })))
+    Ok((StatusCode::ACCEPTED, Json(AcceptedDocuments { documents: accepted, crawl_source_id: None })))
 }
 
 /// Lists a collection's documents.

@@ -8,6 +8,7 @@ mod api_keys;
 mod audit;
 mod collections;
 mod conversations;
+mod crawl;
 mod documents;
 pub mod dto;
 mod health;
@@ -128,6 +129,7 @@ pub fn all(settings: &crate::settings::Settings) -> (axum::Router<AppState>, uto
         .merge(audit::router())
         .merge(collections::router())
         .merge(documents::router(settings.knowledge.max_upload_bytes))
+        .merge(crawl::router())
         .merge(search::router())
         .merge(progress::router())
         .merge(agents::router())

@@ -101,6 +101,20 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, Fixture> {
     ] {
         map.insert(path, conversation_fixture(BTreeMap::from([("post", json!({}))])));
     }
+    // After `run_jobs`: the crawl stays queued (and `.invalid` never resolves anyway).
+    let crawl: Value = app
+        .post(
+            &format!("/v1/collections/{collection_id}/documents"),
+            &app.a.key,
+            &json!({"url": "https://docs.example.invalid/"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let crawl_id = crawl["crawl_source_id"].as_str().unwrap().to_owned();
+    map.insert("/v1/crawl-sources/{id}", Fixture { id: crawl_id.clone(), bodies: BTreeMap::new() });
+    map.insert("/v1/crawl-sources/{id}/recrawl", Fixture { id: crawl_id, bodies: BTreeMap::new() });
     map
 }
 

@@ -253,8 +253,9 @@ async fn bad_document_requests_are_problems() {
     ] {
         assert_problem(app.post(&path, &app.a.key, &body).await, 422, "invalid-request").await;
     }
-    let r = app.post(&path, &app.a.key, &json!({"url": "https://example.com/help"})).await;
-    assert_problem(r, 422, "invalid-request").await;
+    for url in ["ftp://example.com/help", "http://127.0.0.1/admin", "not a url"] {
+        assert_problem(app.post(&path, &app.a.key, &json!({"url": url})).await, 422, "invalid-request").await;
+    }
     let missing = "/v1/collections/00000000-0000-7000-8000-000000000000/documents";
     assert_problem(app.post(missing, &app.a.key, &json!({"title": "t", "text": "x"})).await, 404, "not-found").await;
     let s = format!("/v1/collections/{kb}/search");

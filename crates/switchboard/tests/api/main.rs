@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod collections;
 mod conversations;
+mod crawl;
 mod errors;
 mod files;
 mod formats;
