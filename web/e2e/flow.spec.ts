@@ -1,0 +1,187 @@
+// The story of issue 5, in a real browser against the real server: an
+// operator logs in, uploads a document and waits until it is ready, sets up
+// an agent and a deployment; a visitor on the customer's site asks through
+// the widget and sees a streamed answer with a citation, asks for a human;
+// the operator takes over and replies from the dashboard; the visitor sees
+// the person join and their reply, and rates the conversation once resolved.
+// Screenshots of the main screens go to test-results/screens/.
+
+import { expect, test, type Page } from "@playwright/test";
+import { join, resolve } from "node:path";
+import { state, WEB_DIR } from "./state";
+
+const SHOTS = join(WEB_DIR, "test-results", "screens");
+const REPO = resolve(WEB_DIR, "..");
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+test.describe.configure({ mode: "serial" });
+
+let deploymentId = "";
+const question = "How long do I have to return an item?";
+const humanReply = "Hi, this is Sam from support. I have extended your return window by two weeks.";
+
+async function login(page: Page) {
+  const s = state();
+  await page.goto(`${s.base}/app/`);
+  await page.getByLabel("Email").fill(s.email);
+  await page.getByLabel("Password").fill(s.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("heading", { name: "Overview", level: 1 })).toBeVisible();
+}
+
+test("an operator logs in, uploads a document and sees it become ready", async ({ page }) => {
+  const s = state();
+  await page.goto(`${s.base}/app/`);
+  await expect(page.getByRole("heading", { name: "Log in to Switchboard" })).toBeVisible();
+  await shot(page, "01-login");
+  // A wrong password is refused with a readable message.
+  await page.getByLabel("Email").fill(s.email);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert")).toContainText(/wrong email or password/i);
+  await login(page);
+  await shot(page, "02-overview");
+
+  await page.getByRole("link", { name: "Knowledge" }).click();
+  await page.getByLabel("New collection").fill("Help center");
+  await page.getByRole("button", { name: "Create" }).click();
+  await expect(page.getByRole("heading", { name: "Help center", level: 1 })).toBeVisible();
+
+  await page.getByTestId("upload-input").setInputFiles(join(REPO, "samples/shop/kb/returns-and-refunds.md"));
+  const row = page.getByRole("table", { name: "Documents" }).getByRole("row").nth(1);
+  // Live progress: the status follows the document's event stream to ready.
+  await expect(row.locator(".badge")).toHaveText("ready", { timeout: 120_000 });
+  await expect(row.getByRole("cell").nth(2)).not.toHaveText("0");
+  await shot(page, "03-knowledge-ready");
+
+  // The search playground shows text, heading path and per-signal scores.
+  await page.getByRole("tab", { name: "Search" }).click();
+  await page.getByLabel("Query").fill(question);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator("ol.results li").first()).toBeVisible();
+  await expect(page.locator("dl.scores").first()).toContainText("fused");
+  await shot(page, "04-search-playground");
+
+  await page.getByRole("link", { name: "Agents" }).click();
+  await page.getByLabel("Name").fill("Shop assistant");
+  await page.getByLabel("Help center").check();
+  await page.getByRole("button", { name: "Create agent" }).click();
+  await expect(page.getByRole("heading", { name: "Shop assistant", level: 1 })).toBeVisible();
+  await shot(page, "05-agent");
+
+  await page.getByRole("link", { name: "Deployments" }).click();
+  await page.getByLabel("Allowed origins").fill(s.host);
+  await page.getByRole("button", { name: "Create deployment" }).click();
+  await expect(page.getByRole("heading", { name: "Identity verification secret" })).toBeVisible();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.locator("pre.snippet")).toContainText("widget.js");
+  deploymentId = new URL(page.url()).pathname.split("/").pop() ?? "";
+  expect(deploymentId).toMatch(/^[0-9a-f-]{36}$/);
+  await page.getByLabel("Greeting").fill("Hi! Ask me anything about your order.");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByText("Saved.")).toBeVisible();
+  await shot(page, "06-deployment");
+});
+
+test("a visitor asks through the widget, gets a streamed answer with a citation, and a person takes over", async ({ browser }) => {
+  const s = state();
+  expect(deploymentId, "the first test creates the deployment").not.toBe("");
+  const visitorCtx = await browser.newContext();
+  const visitor = await visitorCtx.newPage();
+  await visitor.goto(`${s.host}/?deployment=${deploymentId}`);
+  await visitor.getByRole("button", { name: /Open chat/ }).click();
+  const panel = visitor.getByRole("dialog");
+  await expect(panel).toBeVisible();
+  await expect(panel).toContainText("Ask me anything about your order.");
+  await shot(visitor, "07-widget-open");
+
+  // Record what the assistant's bubble shows while the reply streams.
+  await visitor.evaluate(() => {
+    const root = document.querySelector("#switchboard-widget")!.shadowRoot!;
+    const seen: string[] = [];
+    (window as unknown as { __drafts: string[] }).__drafts = seen;
+    new MutationObserver(() => {
+      const bubbles = root.querySelectorAll(".msg.assistant");
+      const last = bubbles[bubbles.length - 1];
+      if (last && bubbles.length > 1) seen.push(last.textContent ?? "");
+    }).observe(root, { subtree: true, childList: true, characterData: true });
+  });
+  await panel.getByLabel("Your message").fill(question);
+  await panel.getByLabel("Your message").press("Enter");
+  const citation = panel.locator(".citation").first();
+  await expect(citation).toBeVisible({ timeout: 60_000 });
+  await expect(citation).toContainText(/return/i);
+  const drafts = await visitor.evaluate(() => (window as unknown as { __drafts: string[] }).__drafts);
+  const final = (await panel.locator(".msg.assistant").last().textContent()) ?? "";
+  const partial = new Set(drafts.filter((d) => d.length > 0 && d.length < final.length));
+  expect(partial.size, `the answer appeared in pieces: ${JSON.stringify([...partial].slice(0, 5))}`).toBeGreaterThanOrEqual(2);
+  await shot(visitor, "08-widget-answer");
+
+  await panel.getByRole("button", { name: "Talk to a human" }).click();
+  await expect(panel).toContainText("finding a person");
+  await shot(visitor, "09-widget-waiting");
+
+  // The operator takes the conversation over and replies.
+  const operator = await browser.newPage();
+  await login(operator);
+  await operator.getByRole("link", { name: "Conversations" }).click();
+  await operator.getByLabel("Status").selectOption("pending_human");
+  const link = operator.getByRole("table", { name: "Conversations" }).getByRole("link").first();
+  await expect(link).toBeVisible();
+  await shot(operator, "10-conversations");
+  await link.click();
+  const transcript = operator.getByRole("list", { name: "Transcript" });
+  await expect(transcript).toContainText(question);
+  await expect(transcript.locator(".citations").first()).toBeVisible();
+  await operator.getByRole("button", { name: /Show route, guard verdicts/ }).first().click();
+  await expect(operator.getByRole("heading", { name: /Timings/ }).first()).toBeVisible();
+  await operator.getByRole("button", { name: "Take over" }).click();
+  await operator.getByLabel("Reply as yourself").fill(humanReply);
+  await operator.getByRole("button", { name: "Send reply" }).click();
+  await expect(transcript).toContainText(humanReply);
+  await shot(operator, "11-conversation-takeover");
+
+  // The visitor sees the person join and their reply, live.
+  await expect(panel).toContainText("joined the conversation", { timeout: 30_000 });
+  await expect(panel.locator(".msg.human")).toContainText(humanReply, { timeout: 30_000 });
+  await shot(visitor, "12-widget-human-reply");
+
+  // Resolved: the visitor is asked for a rating.
+  await operator.getByRole("button", { name: "Resolve" }).click();
+  await expect(panel.getByRole("group", { name: "Rate this conversation" })).toBeVisible({ timeout: 30_000 });
+  await panel.getByRole("button", { name: "5 of 5" }).click();
+  await panel.getByRole("button", { name: "Send rating" }).click();
+  await expect(panel).toContainText("Thank you for your feedback");
+  await shot(visitor, "13-widget-csat");
+
+  // A returning visitor gets their history back.
+  await visitor.reload();
+  await visitor.getByRole("button", { name: /Open chat/ }).click();
+  await expect(visitor.getByRole("dialog")).toContainText(humanReply);
+  await visitorCtx.close();
+});
+
+test("the other dashboard screens render", async ({ page }) => {
+  await login(page);
+  for (const [link, heading, file] of [
+    ["Team", "Team", "14-team"],
+    ["API keys", "API keys", "15-api-keys"],
+    ["Audit log", "Audit log", "16-audit"],
+    ["Overview", "Overview", "17-overview-after"],
+  ] as const) {
+    await page.getByRole("link", { name: link, exact: true }).click();
+    await expect(page.getByRole("heading", { name: heading, level: 1 })).toBeVisible();
+    await expect(page.getByRole("alert")).toHaveCount(0);
+    await shot(page, file);
+  }
+  // Mobile layout of the widget.
+  const s = state();
+  const ctx = await page.context().browser()!.newContext({ viewport: { width: 390, height: 780 }, isMobile: true, hasTouch: true });
+  const phone = await ctx.newPage();
+  await phone.goto(`${s.host}/?deployment=${deploymentId}`);
+  await phone.getByRole("button", { name: /Open chat/ }).click();
+  const box = await phone.getByRole("dialog").boundingBox();
+  expect(box?.width).toBeGreaterThanOrEqual(389);
+  await shot(phone, "18-widget-mobile");
+  await ctx.close();
+});

@@ -1,0 +1,125 @@
+// The widget's state rules against a loopback server speaking the contract.
+import type { ServerResponse } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { WidgetApi } from "../src/widget/api";
+import { Chat } from "../src/widget/chat";
+import { json, loopback } from "./fixtures/loopback";
+
+let server: Awaited<ReturnType<typeof loopback>> | undefined;
+let chat: Chat | undefined;
+afterEach(async () => {
+  chat?.stop();
+  await server?.close();
+  server = undefined;
+});
+
+const config = { id: "dep1", appearance: { color: "#ffcc00", position: "right", greeting: "Hi!" }, identity_verification: false };
+const cite = { number: 1, title: "Returns", url: "https://shop.example/returns", heading_path: "Returns", snippet: "", document_id: "d", chunk_id: "c" };
+
+function memoryStorage() {
+  const m = new Map<string, string>();
+  return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k), m };
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe("Chat", () => {
+  it("opens a session on the first message, streams the reply, keeps the token, and dedupes live copies", async () => {
+    let events: ServerResponse | undefined;
+    server = await loopback(async (req, res) => {
+      if (req.url.endsWith("/config")) return json(res, 200, config);
+      if (req.url.endsWith("/sessions")) return json(res, 201, { visitor_token: "tok1", conversation_id: "c1", status: "ai" });
+      if (req.url === "/widget/v1/conversation") return json(res, 200, { id: "c1", status: "ai", messages: [] });
+      if (req.url === "/widget/v1/events") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(": hello\n\n");
+        events = res;
+        return;
+      }
+      if (req.url === "/widget/v1/messages") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        // The live channel announces the same messages before the turn ends.
+        events?.write(`event: message\ndata: ${JSON.stringify({ id: "m1", role: "customer", text: "returns?", created_at: "", citations: [] })}\n\n`);
+        for (const t of ["Within ", "30 days ", "[1]."]) res.write(`event: delta\ndata: ${JSON.stringify({ text: t })}\n\n`);
+        events?.write(`event: message\ndata: ${JSON.stringify({ id: "r1", role: "assistant", text: "Within 30 days [1].", created_at: "", citations: [cite] })}\n\n`);
+        await new Promise((r) => setTimeout(r, 30));
+        res.end(`event: message\ndata: ${JSON.stringify({ message_id: "m1", reply: { id: "r1", text: "Within 30 days [1].", citations: [cite] }, outcome: "answered", confidence: 0.9, status: "ai" })}\n\n`);
+        return;
+      }
+      if (req.url === "/widget/v1/handoff") return json(res, 200, { status: "pending_human" });
+      json(res, 404, {});
+    });
+    const storage = memoryStorage();
+    chat = new Chat({ api: new WidgetApi(server.base, "dep1"), storage, identity: { name: "Ann" } });
+    await chat.start();
+    expect(chat.state.config?.appearance.greeting).toBe("Hi!");
+    expect(server.seen.some((s) => s.url.endsWith("/sessions"))).toBe(false);
+
+    const drafts: string[] = [];
+    const unsub = chat.subscribe(() => chat!.state.draft && drafts.push(chat!.state.draft));
+    await chat.send("  returns?  ");
+    unsub();
+    expect(storage.m.get("switchboard:dep1:visitor")).toBe("tok1");
+    expect(JSON.parse(server.seen.find((s) => s.url.endsWith("/sessions"))!.body)).toEqual({ name: "Ann" });
+    expect(drafts).toEqual(["Within ", "Within 30 days ", "Within 30 days [1]."]);
+    expect(chat.state.draft).toBeUndefined();
+    expect(chat.state.messages.map((m) => [m.role, m.id, m.text])).toEqual([
+      ["customer", "m1", "returns?"],
+      ["assistant", "r1", "Within 30 days [1]."],
+    ]);
+    expect(chat.state.messages[1]!.citations).toEqual([cite]);
+
+    // A person joins: a status line and their reply.
+    await until(() => !!events);
+    events!.write(`event: status\ndata: ${JSON.stringify({ status: "human", assignee_name: "Sam" })}\n\n`);
+    events!.write(`event: message\ndata: ${JSON.stringify({ id: "h1", role: "human", text: "Hello, Sam here", created_at: "", citations: [], author_name: "Sam" })}\n\n`);
+    await until(() => chat!.state.messages.some((m) => m.id === "h1"));
+    expect(chat.state.messages.map((m) => m.text)).toContain("Sam joined the conversation.");
+    // One unread message (the status line is not a message).
+    expect(chat.state.unread).toBe(1);
+
+    // Resolved: the rating is asked for.
+    events!.write(`event: status\ndata: ${JSON.stringify({ status: "resolved" })}\n\n`);
+    await until(() => chat!.state.csat === "asking");
+  });
+
+  it("resumes a returning visitor's conversation with the stored token", async () => {
+    server = await loopback((req, res) => {
+      if (req.url.endsWith("/config")) return json(res, 200, config);
+      if (req.url.endsWith("/sessions")) return json(res, 201, { visitor_token: "tok2", conversation_id: "c1", status: "human" });
+      if (req.url === "/widget/v1/conversation")
+        return json(res, 200, { id: "c1", status: "human", messages: [{ id: "a", role: "customer", text: "earlier", created_at: "", citations: [] }] });
+      res.writeHead(200, { "content-type": "text/event-stream" });
+    });
+    const storage = memoryStorage();
+    storage.setItem("switchboard:dep1:visitor", "old-token");
+    chat = new Chat({ api: new WidgetApi(server.base, "dep1"), storage, identity: {} });
+    await chat.start();
+    expect(JSON.parse(server.seen.find((s) => s.url.endsWith("/sessions"))!.body)).toEqual({ visitor_token: "old-token" });
+    expect(chat.state.messages.map((m) => m.text)).toEqual(["earlier"]);
+    expect(chat.state.status).toBe("human");
+    expect(storage.m.get("switchboard:dep1:visitor")).toBe("tok2");
+  });
+
+  it("shows a readable notice and marks the message when sending fails", async () => {
+    server = await loopback((req, res) => {
+      if (req.url.endsWith("/config")) return json(res, 200, config);
+      if (req.url.endsWith("/sessions")) return json(res, 201, { visitor_token: "t", conversation_id: "c", status: "ai" });
+      if (req.url === "/widget/v1/messages") return json(res, 429, { status: 429, title: "Too Many Requests" }, "application/problem+json");
+      if (req.url === "/widget/v1/conversation") return json(res, 200, { id: "c", status: "ai", messages: [] });
+      res.writeHead(200, { "content-type": "text/event-stream" });
+    });
+    chat = new Chat({ api: new WidgetApi(server.base, "dep1"), storage: undefined, identity: {} });
+    await chat.start();
+    await chat.send("hello");
+    expect(chat.state.notice).toMatch(/too fast/);
+    expect(chat.state.messages[0]!.failed).toBe(true);
+    expect(chat.state.busy).toBe(false);
+  });
+});
