@@ -62,7 +62,11 @@ describe("Chat", () => {
     expect(server.seen.some((s) => s.url.endsWith("/sessions"))).toBe(false);
 
     const drafts: string[] = [];
-    const unsub = chat.subscribe(() => chat!.state.draft && drafts.push(chat!.state.draft));
+    // Each distinct text the streaming bubble showed, in order.
+    const unsub = chat.subscribe(() => {
+      const d = chat!.state.draft;
+      if (d && d !== drafts[drafts.length - 1]) drafts.push(d);
+    });
     await chat.send("  returns?  ");
     unsub();
     expect(storage.m.get("switchboard:dep1:visitor")).toBe("tok1");
