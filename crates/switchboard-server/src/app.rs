@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -21,8 +21,6 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::{ApiError, ErrorKind};
-use crate::http::metrics::Metrics;
-use crate::http::rate_limit::Limiters;
 use crate::http::request_id::RequestId;
 use crate::http::{idempotency, metrics, rate_limit, request_id, security};
 use crate::settings::Settings;
@@ -38,19 +36,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
-        let settings = Arc::new(settings);
-        crate::knowledge::extractor::Parser::from_settings(&settings.knowledge).check()?;
-        let state = AppState {
-            store,
-            limiters: Arc::new(Limiters::new(&settings.rate_limit)),
-            metrics: Arc::new(Metrics::default()),
-            draining: Arc::new(AtomicBool::new(false)),
-            embedder: crate::knowledge::embedding::load_first(&settings.model_dirs()).await,
-            jobs_queued: Arc::new(tokio::sync::Notify::new()),
-            jobs_changed: Arc::new(tokio::sync::Notify::new()),
-            egress: crate::knowledge::crawl::egress_client(&settings.knowledge.crawl)?,
-            settings: settings.clone(),
-        };
+        let state = AppState::new(settings, store).await?;
+        let settings = state.settings.clone();
         let listener = TcpListener::bind(settings.server.listen).await?;
         let (metrics_listener, metrics_router) = match settings.metrics.listen {
             Some(addr) => (

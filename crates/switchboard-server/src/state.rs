@@ -30,6 +30,24 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Everything the API and the workers share, built from the settings: the
+    /// server, the command-line tools (`switchboard ingest`, `search`, `eval`)
+    /// and tests all start here. Fails when the document parser cannot run.
+    pub async fn new(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        crate::knowledge::extractor::Parser::from_settings(&settings.knowledge).check()?;
+        Ok(Self {
+            store,
+            limiters: Arc::new(Limiters::new(&settings.rate_limit)),
+            metrics: Arc::new(Metrics::default()),
+            draining: Arc::new(AtomicBool::new(false)),
+            embedder: crate::knowledge::embedding::load_first(&settings.model_dirs()).await,
+            jobs_queued: Arc::new(Notify::new()),
+            jobs_changed: Arc::new(Notify::new()),
+            egress: crate::knowledge::crawl::egress_client(&settings.knowledge.crawl)?,
+            settings: Arc::new(settings),
+        })
+    }
+
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
     }

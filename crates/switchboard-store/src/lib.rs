@@ -53,6 +53,9 @@ pub trait Store: ConversationStore + Send + Sync + 'static {
     /// Creates an organization with its owner (a new user, or the existing user
     /// with that email) and the owner's first API key, in one transaction.
     async fn bootstrap_org(&self, req: BootstrapOrg) -> Result<(Org, User, ApiKey)>;
+    /// Operator look-up for the command-line tools on a data dir: the oldest
+    /// organizations first. Not tenant-scoped: it is how a tool finds a tenant.
+    async fn first_orgs(&self, limit: u32) -> Result<Vec<Org>>;
     async fn get_org(&self, t: &Tenant) -> Result<Org>;
     async fn rename_org(&self, t: &Tenant, a: &AuditCtx, name: &str) -> Result<Org>;
     async fn get_billing(&self, t: &Tenant) -> Result<Billing>;
@@ -126,6 +129,17 @@ pub trait Store: ConversationStore + Send + Sync + 'static {
     /// (its worker died). Jobs that used up their attempts that way are failed
     /// instead. Not tenant-scoped: workers serve every tenant.
     async fn claim_job(&self, worker: &str, now: Millis, lease_ms: i64) -> Result<Option<Job>>;
+    /// Claims this tenant's job `id` if it is due (as [`Store::claim_job`] would
+    /// take it); `None` when it is not (done, held by a live lease, or waiting
+    /// for its retry time). The command-line tools run their own jobs this way.
+    async fn claim_job_by_id(
+        &self,
+        t: &Tenant,
+        id: &str,
+        worker: &str,
+        now: Millis,
+        lease_ms: i64,
+    ) -> Result<Option<Job>>;
     /// Extends a held lease; false when the lease was lost (expired and re-claimed).
     async fn renew_job_lease(&self, job: &Job, until: Millis) -> Result<bool>;
     /// Marks a held job succeeded; false when the lease was lost.

@@ -506,6 +506,8 @@ pub struct AddedDocument {
     /// The version to process, or `None` when the upload was identical to the
     /// latest version (document-level dedupe) and nothing new was queued.
     pub version_id: Option<String>,
+    /// The ingestion job queued for that version.
+    pub job_id: Option<String>,
 }
 
 /// A version with its raw content, for the ingestion worker.

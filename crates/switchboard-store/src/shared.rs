@@ -199,7 +199,7 @@ macro_rules! impl_store {
                 Some((id,)) => {
                     let current = fetch_document(&mut **tx, t, &id).await?;
                     if current.content_hash == new.content_hash && current.status != DocumentStatus::Failed {
-                        return Ok(AddedDocument { document: current, version_id: None });
+                        return Ok(AddedDocument { document: current, version_id: None, job_id: None });
                     }
                     let version = current.latest_version + 1;
                     sqlx::query(
@@ -255,11 +255,12 @@ macro_rules! impl_store {
             .bind(now)
             .execute(&mut **tx)
             .await?;
+            let job_id = new_id();
             sqlx::query(
                 "INSERT INTO jobs (id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
                  created_at, updated_at) VALUES ($1, $2, 'ingest', $3, 'queued', 0, $4, $5, $5, $5)",
             )
-            .bind(new_id())
+            .bind(&job_id)
             .bind(t.org_id())
             .bind(serde_json::json!({"version_id": version_id}).to_string())
             .bind(job_max_attempts.max(1))
@@ -270,7 +271,7 @@ macro_rules! impl_store {
             let action = if crawl_source_id.is_some() { "document.crawl" } else { "document.upload" };
             audit(tx, t, a, action, ("document", &document_id), details).await?;
             let document = fetch_document(&mut **tx, t, &document_id).await?;
-            Ok(AddedDocument { document, version_id: Some(version_id) })
+            Ok(AddedDocument { document, version_id: Some(version_id), job_id: Some(job_id) })
         }
 
         /// Deletes a document with its versions and chunks inside the caller's transaction.
@@ -451,6 +452,14 @@ macro_rules! impl_store {
                 let org = self.get_org_in(&mut *tx, &t).await?;
                 tx.commit().await?;
                 Ok((org, member.user, key))
+            }
+
+            async fn first_orgs(&self, limit: u32) -> Result<Vec<Org>> {
+                let found = sqlx::query("SELECT id, name, created_at FROM orgs ORDER BY created_at, id LIMIT $1")
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(found.iter().map(rows::org).collect::<Result<Vec<_>, _>>()?)
             }
 
             async fn get_org(&self, t: &Tenant) -> Result<Org> {
@@ -973,6 +982,32 @@ macro_rules! impl_store {
                     $skip_locked
                 );
                 let row = sqlx::query(&sql).bind(now + lease_ms).bind(worker).bind(now).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(rows::job).transpose()?)
+            }
+
+            async fn claim_job_by_id(
+                &self,
+                t: &Tenant,
+                id: &str,
+                worker: &str,
+                now: Millis,
+                lease_ms: i64,
+            ) -> Result<Option<Job>> {
+                let sql = format!(
+                    "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, leased_by = $2, \
+                     updated_at = $3 WHERE id = (SELECT id FROM jobs WHERE org_id = $4 AND id = $5 AND \
+                     ((status = 'queued' AND run_after <= $3) OR (status = 'running' AND lease_until < $3 \
+                     AND attempts < max_attempts)){}) RETURNING {JOB_COLUMNS}",
+                    $skip_locked
+                );
+                let row = sqlx::query(&sql)
+                    .bind(now + lease_ms)
+                    .bind(worker)
+                    .bind(now)
+                    .bind(t.org_id())
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
                 Ok(row.as_ref().map(rows::job).transpose()?)
             }
 

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use std::io::Write;
 
+mod eval;
+mod knowledge;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use switchboard_server::domain::{Email, Name, Password, bootstrap_org};
@@ -50,6 +53,15 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Add files and directories to a collection (made when missing) and ingest them here, to the end.
+    Ingest(knowledge::IngestArgs),
+    /// Search a collection: results with each signal's rank and score, and heading paths.
+    Search(knowledge::SearchArgs),
+    /// Measure retrieval: quality on a labelled dataset, latency on a collection.
+    Eval {
+        #[command(subcommand)]
+        command: eval::EvalCommand,
+    },
     /// Print the documented example configuration.
     DefaultConfig,
     /// Print the version.
@@ -61,7 +73,7 @@ enum Command {
 }
 
 #[derive(Args)]
-struct Common {
+pub(crate) struct Common {
     /// Data directory (SQLite database, stored files). Overrides `data_dir`.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -71,7 +83,7 @@ struct Common {
 }
 
 impl Common {
-    fn settings(&self) -> anyhow::Result<Settings> {
+    pub(crate) fn settings(&self) -> anyhow::Result<Settings> {
         let mut settings = Settings::load(self.config.as_deref()).context("reading settings")?;
         if let Some(data) = &self.data {
             settings.data_dir = data.clone();
@@ -80,7 +92,7 @@ impl Common {
     }
 }
 
-async fn open_store(settings: &Settings) -> anyhow::Result<std::sync::Arc<dyn switchboard_store::Store>> {
+pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<std::sync::Arc<dyn switchboard_store::Store>> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
     let durability = settings.database.sqlite_synchronous.parse().map_err(anyhow::Error::msg)?;
@@ -147,6 +159,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("migrations applied ({:?})", store.backend());
             Ok(())
         }
+        Command::Ingest(args) => knowledge::ingest(args).await,
+        Command::Search(args) => knowledge::search_command(args).await,
+        Command::Eval { command } => eval::run(command).await,
         Command::DefaultConfig => {
             print!("{}", switchboard_server::settings::EXAMPLE_TOML);
             Ok(())

@@ -7,6 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use switchboard_engine::{Embedder, LocalEmbedder, LocalEmbedderOptions};
 
+/// The embedding model new collections use: all-MiniLM-L6-v2, run locally.
+pub const DEFAULT_EMBEDDING_MODEL: (&str, i32) = ("local:all-MiniLM-L6-v2", 384);
+
 const MODEL_FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
 
 /// The first of `dirs` that holds a model, loaded (once per process and folder).

@@ -1,6 +1,7 @@
 //! One ingestion job: a document version's bytes to published chunks.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use switchboard_engine::Embedder;
 use switchboard_store::{NewChunk, Store, Tenant};
@@ -22,9 +23,21 @@ impl From<switchboard_store::StoreError> for IngestError {
     }
 }
 
+/// What one ingestion did, and where its time went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ingested {
     pub chunks: usize,
     pub embedded: bool,
+    pub timings: IngestTimings,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestTimings {
+    /// Detect, extract and chunk (in the confined child, its start included).
+    pub parse: Duration,
+    pub embed: Duration,
+    /// Writing the chunks and switching the live version.
+    pub publish: Duration,
 }
 
 pub async fn ingest_version(
@@ -37,11 +50,12 @@ pub async fn ingest_version(
     let version = match store.version_to_ingest(t, version_id).await {
         Ok(v) => v,
         // Deleted while queued: nothing left to do.
-        Err(switchboard_store::StoreError::NotFound) => return Ok(Ingested { chunks: 0, embedded: false }),
+        Err(switchboard_store::StoreError::NotFound) => return Ok(Ingested::default()),
         Err(e) => return Err(e.into()),
     };
     store.set_version_processing(t, version_id).await?;
 
+    let started = Instant::now();
     // Untrusted bytes: parsed in a confined child process (see `extractor`), so a parser that
     // runs away fails this document only.
     let parsed = parser.parse(&version.document.source_key, version.media_type.as_deref(), version.content).await?;
@@ -52,6 +66,7 @@ pub async fn ingest_version(
     if chunks.is_empty() {
         return Err(IngestError::Permanent("the document has no text to index".into()));
     }
+    let parsed_at = Instant::now();
 
     let embedded = match &embedder {
         // Collections on the local model get its vectors; others wait for their provider.
@@ -61,6 +76,7 @@ pub async fn ingest_version(
         }
         _ => None,
     };
+    let embedded_at = Instant::now();
     let new_chunks: Vec<NewChunk> = chunks
         .iter()
         .enumerate()
@@ -75,5 +91,7 @@ pub async fn ingest_version(
         })
         .collect();
     store.publish_version(t, version_id, &new_chunks).await?;
-    Ok(Ingested { chunks: new_chunks.len(), embedded: embedded.is_some() })
+    let timings =
+        IngestTimings { parse: parsed_at - started, embed: embedded_at - parsed_at, publish: embedded_at.elapsed() };
+    Ok(Ingested { chunks: new_chunks.len(), embedded: embedded.is_some(), timings })
 }

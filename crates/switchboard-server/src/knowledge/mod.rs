@@ -8,4 +8,5 @@ pub mod embedding;
 pub mod extractor;
 pub mod ingest;
 pub mod search;
+pub mod uploads;
 pub mod worker;

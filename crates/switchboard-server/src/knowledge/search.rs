@@ -66,22 +66,48 @@ pub async fn search_pinned(
     pinned_to: Option<String>,
     req: &SearchRequest<'_>,
 ) -> anyhow::Result<(Vec<Scored>, bool)> {
-    // Each signal looks deeper than top_k so that fusion has something to fuse.
-    let depth = (req.top_k * 4).clamp(20, 200) as u32;
-    let scope = SearchScope { collection_ids, limit: depth, pinned_to };
+    let scope = SearchScope { collection_ids, limit: depth(req.top_k), pinned_to };
+    let found = signals(state, t, &scope, req.query, req.mode).await?;
+    let dense_used = found.dense_used;
+    Ok((fuse(found.text, found.vector, req), dense_used))
+}
+
+/// How deep each signal looks for `top_k` results: deeper than `top_k`, so
+/// that fusion has something to fuse.
+pub fn depth(top_k: usize) -> u32 {
+    (top_k * 4).clamp(20, 200) as u32
+}
+
+/// Each signal's own results, best first, before fusion.
+#[derive(Debug, Clone, Default)]
+pub struct Signals {
+    pub text: Vec<ChunkHit>,
+    pub vector: Vec<ChunkHit>,
+    /// False when the mode asked for vectors but no model is loaded.
+    pub dense_used: bool,
+}
+
+/// Runs the signals `mode` needs over `scope`: full text, and the query's
+/// embedding against the stored vectors.
+pub async fn signals(
+    state: &AppState,
+    t: &Tenant,
+    scope: &SearchScope,
+    query: &str,
+    mode: Mode,
+) -> anyhow::Result<Signals> {
     let store: &dyn Store = state.store.as_ref();
-    let want_text = req.mode != Mode::Dense;
-    let dense_model = if req.mode == Mode::Bm25 { None } else { state.embedder.clone() };
-    let text_hits = if want_text { store.search_text(t, &scope, req.query).await? } else { Vec::new() };
+    let text = if mode != Mode::Dense { store.search_text(t, scope, query).await? } else { Vec::new() };
+    let dense_model = if mode == Mode::Bm25 { None } else { state.embedder.clone() };
     let dense_used = dense_model.is_some();
-    let vector_hits = match dense_model {
+    let vector = match dense_model {
         Some(model) => {
-            let mut v = embedding::embed(model, vec![req.query.to_owned()]).await?;
-            store.search_vector(t, &scope, &v.pop().unwrap_or_default()).await?
+            let mut v = embedding::embed(model, vec![query.to_owned()]).await?;
+            store.search_vector(t, scope, &v.pop().unwrap_or_default()).await?
         }
         None => Vec::new(),
     };
-    Ok((fuse(text_hits, vector_hits, req), dense_used))
+    Ok(Signals { text, vector, dense_used })
 }
 
 pub fn fuse(text_hits: Vec<ChunkHit>, vector_hits: Vec<ChunkHit>, req: &SearchRequest<'_>) -> Vec<Scored> {

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use rand::Rng;
-use switchboard_store::{Job, now_millis};
+use switchboard_store::{Job, Tenant, now_millis};
 
 use super::extractor::Parser;
-use super::ingest::{IngestError, ingest_version};
+use super::ingest::{IngestError, Ingested, ingest_version};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,15 +16,13 @@ pub enum Outcome {
     Idle,
     Succeeded {
         job_id: String,
+        /// For an ingestion job: chunks written and where the time went.
+        ingested: Option<Ingested>,
     },
     /// Failed this time; queued again for later.
-    Retrying {
-        job_id: String,
-    },
+    Retrying { job_id: String },
     /// Failed for good.
-    Failed {
-        job_id: String,
-    },
+    Failed { job_id: String },
 }
 
 /// Full-jitter exponential backoff: up to 2^attempts seconds, at most 10 minutes.
@@ -41,21 +39,38 @@ pub async fn try_execute_job(state: &AppState, worker: &str) -> anyhow::Result<O
     execute_job(state, job).await
 }
 
+/// One step for one job of `t`: claims `job_id` if it is due and runs it
+/// (`Idle` when it is not: done, held by another worker, or waiting to be
+/// retried). `switchboard ingest` and `eval` run their own jobs this way, so a
+/// server running on the same database never sees its jobs run twice.
+pub async fn try_execute_job_by_id(
+    state: &AppState,
+    t: &Tenant,
+    job_id: &str,
+    worker: &str,
+) -> anyhow::Result<Outcome> {
+    let lease_ms = (state.settings.knowledge.job_lease_secs * 1000) as i64;
+    let Some(job) = state.store.claim_job_by_id(t, job_id, worker, now_millis(), lease_ms).await? else {
+        return Ok(Outcome::Idle);
+    };
+    execute_job(state, job).await
+}
+
 /// Runs a job this worker has claimed and records the result.
 pub async fn execute_job(state: &AppState, job: Job) -> anyhow::Result<Outcome> {
     let span =
         tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts, org_id = %job.org_id);
     let _guard = span.enter();
     let result = match job.kind.as_str() {
-        "ingest" => run_ingest(state, &job).await,
-        "crawl" => super::crawl::job::run_crawl(state, &job).await,
+        "ingest" => run_ingest(state, &job).await.map(Some),
+        "crawl" => super::crawl::job::run_crawl(state, &job).await.map(|()| None),
         other => Err(IngestError::Permanent(format!("unknown job kind `{other}`"))),
     };
     let id = job.id.clone();
     match result {
-        Ok(()) => {
+        Ok(ingested) => {
             state.store.complete_job(&job).await?;
-            Ok(Outcome::Succeeded { job_id: id })
+            Ok(Outcome::Succeeded { job_id: id, ingested })
         }
         Err(IngestError::Permanent(message)) => {
             tracing::info!(error = %message, "job failed for good");
@@ -80,13 +95,13 @@ fn version_id(job: &Job) -> Option<&str> {
     job.payload.get("version_id").and_then(|v| v.as_str())
 }
 
-async fn run_ingest(state: &AppState, job: &Job) -> Result<(), IngestError> {
+async fn run_ingest(state: &AppState, job: &Job) -> Result<Ingested, IngestError> {
     let version_id = version_id(job).ok_or_else(|| IngestError::Permanent("job without a version_id".into()))?;
     let parser = Parser::from_settings(&state.settings.knowledge);
     let done = ingest_version(state.store.as_ref(), state.embedder.clone(), &job.tenant(), version_id, &parser).await?;
     tracing::info!(chunks = done.chunks, embedded = done.embedded, "document version published");
     state.jobs_changed.notify_waiters();
-    Ok(())
+    Ok(done)
 }
 
 /// A job that failed for good leaves its mark where users look: the document,

@@ -14,10 +14,8 @@ use crate::auth::{Permission, Principal};
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, ListParams};
+use crate::knowledge::embedding::DEFAULT_EMBEDDING_MODEL;
 use crate::state::AppState;
-
-/// The embedding model new collections use: all-MiniLM-L6-v2, run locally.
-pub const DEFAULT_EMBEDDING_MODEL: (&str, i32) = ("local:all-MiniLM-L6-v2", 384);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_collections, create_collection)).routes(routes!(

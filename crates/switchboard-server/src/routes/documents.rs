@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use switchboard_store::{Document, DocumentStatus, NewDocumentVersion};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +15,7 @@ use crate::auth::{Permission, Principal};
 use crate::domain::Name;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, ListParams};
+use crate::knowledge::uploads::{UploadError, clean_file_name, file_version, sha256_hex, text_version};
 use crate::state::AppState;
 
 pub fn router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
@@ -114,21 +114,6 @@ pub struct DocumentList {
     pub next_cursor: Option<String>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Uploaded file names are kept as escaped metadata only; storage keys are ours.
-fn clean_file_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').chars().take(200).collect::<String>();
-    if cleaned.is_empty() { "upload".to_owned() } else { cleaned }
-}
-
 fn from_json(body: AddDocument) -> Result<NewDocumentVersion, ApiError> {
     match (body.text, body.faq, body.url) {
         (Some(text), None, None) => {
@@ -136,15 +121,7 @@ fn from_json(body: AddDocument) -> Result<NewDocumentVersion, ApiError> {
             if text.trim().is_empty() {
                 return Err(ApiError::invalid("`text` must not be empty"));
             }
-            Ok(NewDocumentVersion {
-                source_key: format!("text:{}", title.as_str()),
-                source_kind: "text".into(),
-                title: title.as_str().into(),
-                url: None,
-                content_hash: sha256_hex(text.as_bytes()),
-                media_type: Some("text/markdown".into()),
-                content: text.into_bytes(),
-            })
+            Ok(text_version(format!("text:{}", title.as_str()), title.as_str(), text))
         }
         (None, Some(faq), None) => {
             if faq.is_empty() || faq.iter().any(|f| f.question.trim().is_empty() || f.answer.trim().is_empty()) {
@@ -184,26 +161,10 @@ async fn from_multipart(mut multipart: Multipart, max_bytes: usize) -> Result<Ve
         let file_name = clean_file_name(field.file_name().unwrap_or("upload"));
         let declared = field.content_type().map(str::to_owned);
         let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
-        if bytes.len() > max_bytes {
-            return Err(ApiError::new(
-                ErrorKind::PayloadTooLarge,
-                format!("`{file_name}` is over the {max_bytes}-byte upload limit"),
-            ));
-        }
-        if bytes.is_empty() {
-            return Err(ApiError::invalid(format!("`{file_name}` is empty")));
-        }
-        let format = switchboard_ingest::detect(&bytes, Some(&file_name), declared.as_deref())
-            .map_err(|e| ApiError::invalid(format!("`{file_name}`: {e}")))?;
-        out.push(NewDocumentVersion {
-            source_key: format!("file:{file_name}"),
-            source_kind: "file".into(),
-            title: file_name,
-            url: None,
-            content_hash: sha256_hex(&bytes),
-            media_type: Some(format.media_type().to_owned()),
-            content: bytes.to_vec(),
-        });
+        out.push(file_version(&file_name, declared.as_deref(), bytes.to_vec(), max_bytes).map_err(|e| match e {
+            UploadError::TooLarge(m) => ApiError::new(ErrorKind::PayloadTooLarge, m),
+            UploadError::Invalid(m) => ApiError::invalid(m),
+        })?);
     }
     if out.is_empty() {
         return Err(ApiError::invalid("send one or more `file` parts"));

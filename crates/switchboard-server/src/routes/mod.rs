@@ -15,7 +15,7 @@ mod health;
 mod members;
 mod org;
 mod progress;
-mod search;
+pub mod search;
 mod session;
 
 use std::sync::Arc;

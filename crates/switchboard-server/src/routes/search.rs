@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, IdPath};
-use crate::knowledge::search::{Mode, SearchRequest, Weights, search};
+use crate::knowledge::search::{Mode, Scored, SearchRequest, Weights, search};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -120,6 +120,11 @@ async fn search_collection(
     }
     let req = SearchRequest { query, top_k: top_k as usize, mode, weights };
     let (found, dense_used) = search(&state, &p.tenant, vec![collection_id], &req).await?;
+    Ok(Json(response(found, mode, dense_used, state.embedder.is_some())))
+}
+
+/// The wire form of a search: the API's response, and `switchboard search --json`.
+pub fn response(found: Vec<Scored>, mode: Mode, dense_used: bool, dense_available: bool) -> SearchResponse {
     let ran = match (mode, dense_used) {
         (Mode::Hybrid, false) => "bm25",
         (Mode::Hybrid, true) => "hybrid",
@@ -143,5 +148,5 @@ async fn search_collection(
             },
         })
         .collect();
-    Ok(Json(SearchResponse { results, mode: ran.into(), dense_available: state.embedder.is_some() }))
+    SearchResponse { results, mode: ran.into(), dense_available }
 }

@@ -12,9 +12,9 @@ use crate::helpers::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -25,7 +25,7 @@ impl Drop for Server {
 }
 
 /// The environment that points the binary at this run's backend.
-async fn backend_env(dir: &std::path::Path) -> Vec<(String, String)> {
+pub(crate) async fn backend_env(dir: &std::path::Path) -> Vec<(String, String)> {
     let url = fresh_database(dir).await;
     let mut env = vec![("SWITCHBOARD__LOG__LEVEL".to_owned(), "warn".to_owned())];
     if url.starts_with("postgres") {
@@ -34,7 +34,7 @@ async fn backend_env(dir: &std::path::Path) -> Vec<(String, String)> {
     env
 }
 
-fn init(dir: &std::path::Path, env: &[(String, String)], org: &str, email: &str) -> Value {
+pub(crate) fn init(dir: &std::path::Path, env: &[(String, String)], org: &str, email: &str) -> Value {
     let out = Command::new(BIN)
         .args([
             "init",
@@ -59,7 +59,7 @@ fn init(dir: &std::path::Path, env: &[(String, String)], org: &str, email: &str)
     v
 }
 
-fn serve(dir: &std::path::Path, env: &[(String, String)], extra: &[(&str, &str)]) -> Server {
+pub(crate) fn serve(dir: &std::path::Path, env: &[(String, String)], extra: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--data", dir.to_str().unwrap(), "--listen", "127.0.0.1:0"])
         .envs(env.iter().cloned())
