@@ -12,6 +12,7 @@ import { Badge, Empty, ErrorNote, Field, Loading, Page, Tabs, Time, useAction, u
 type Collection = ResponseOf<"/v1/collections/{id}", "get">;
 type Doc = ResponseOf<"/v1/documents/{id}", "get">;
 type Accepted = ResponseOf<"/v1/collections/{id}/documents", "post">;
+type CrawlSource = ResponseOf<"/v1/crawl-sources/{id}", "get">;
 type SearchResponse = ResponseOf<"/v1/collections/{id}/search", "post">;
 type SearchMode = NonNullable<BodyOf<"/v1/collections/{id}/search", "post">["mode"]>;
 
@@ -218,7 +219,13 @@ function Documents({ collection }: { collection: Collection }) {
         </ul>
       )}
       <div class="two-col">
-        <AddUrl collection={collection} onAdded={(id) => { watch(id); docs.reload(); }} />
+        <AddUrl
+          collection={collection}
+          onAdded={(id) => {
+            if (id) watch(id);
+            docs.reload();
+          }}
+        />
         <AddText collection={collection} onAdded={(id) => { watch(id); docs.reload(); }} />
       </div>
       <ErrorNote error={docs.error} />
@@ -285,8 +292,45 @@ function DeleteDoc({ doc, onDeleted }: { doc: Doc; onDeleted: () => void }) {
   );
 }
 
+/** A crawl's progress, polled until it is idle again. */
+function CrawlStatus({ id, onProgress }: { id: string; onProgress: () => void }) {
+  const [src, setSrc] = useState<CrawlSource>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    let stop = false;
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      try {
+        const s = ok(await api.GET("/v1/crawl-sources/{id}", { params: { path: { id } } }));
+        if (stop) return;
+        setSrc(s);
+        onProgress();
+        if (s.status !== "idle") t = setTimeout(() => void tick(), 2000);
+      } catch (e) {
+        setError(e instanceof Error ? e.message : String(e));
+      }
+    };
+    void tick();
+    return () => {
+      stop = true;
+      clearTimeout(t);
+    };
+  }, [id]);
+  if (error) return <ErrorNote error={error} />;
+  if (!src) return null;
+  const p = src.pages;
+  return (
+    <p role="status" class="small">
+      Crawl of {src.start_url}: <Badge value={src.status} /> {p.indexed} indexed, {p.unchanged} unchanged, {p.pending} pending, {p.skipped}{" "}
+      skipped, {p.failed} failed{src.truncated && ` (stopped at ${src.max_pages} pages)`}
+      {src.last_error && <span class="error-text"> · {src.last_error}</span>}
+    </p>
+  );
+}
+
 function AddUrl({ collection, onAdded }: { collection: Collection; onAdded: (id: string) => void }) {
   const [url, setUrl] = useState("");
+  const [crawlId, setCrawlId] = useState<string>();
   const [crawl, setCrawl] = useState(true);
   const [maxPages, setMaxPages] = useState(50);
   const a = useAction();
@@ -307,11 +351,13 @@ function AddUrl({ collection, onAdded }: { collection: Collection; onAdded: (id:
           .then((r) => {
             if (!r) return;
             setUrl("");
+            if (r.crawl_source_id) setCrawlId(r.crawl_source_id);
             for (const d of r.documents) onAdded(d.id);
           });
       }}
     >
       <h2>Add a web page</h2>
+      {crawlId && <CrawlStatus id={crawlId} onProgress={() => onAdded("")} />}
       <Field label="URL">
         <input type="url" required placeholder="https://help.example.com/" value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
       </Field>
