@@ -8,21 +8,12 @@ import { WidgetApi } from "./api";
 import { Chat, type Identity } from "./chat";
 import { CSS } from "./styles";
 import { Widget } from "./Widget";
+import { urlMatches } from "./proactive";
 
 function ownScript(): HTMLScriptElement | null {
   const current = document.currentScript;
   if (current instanceof HTMLScriptElement && current.dataset.deployment) return current;
   return document.querySelector<HTMLScriptElement>("script[data-deployment][src*='widget']");
-}
-
-/** Glob match of a URL pattern (`*` matches anything) against the page's URL or path. */
-export function urlMatches(patterns: string[] | null | undefined, href: string): boolean {
-  if (!patterns || patterns.length === 0) return true;
-  const path = new URL(href).pathname;
-  return patterns.some((p) => {
-    const re = new RegExp(`^${p.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
-    return re.test(href) || re.test(path);
-  });
 }
 
 function storage(): Storage | undefined {
