@@ -77,7 +77,7 @@ describe("Chat", () => {
       ["customer", "m1", "returns?"],
       ["assistant", "r1", "Within 30 days [1]."],
     ]);
-    expect(chat.state.messages[1]!.citations).toEqual([cite]);
+    expect(chat.state.messages[1]!.citations).toEqual([{ number: 1, title: "Returns", url: "https://shop.example/returns", heading_path: "Returns" }]);
 
     // A person joins: a status line and their reply.
     await until(() => !!events);
@@ -124,6 +124,37 @@ describe("Chat", () => {
     await chat.send("hello");
     expect(chat.state.notice).toMatch(/too fast/);
     expect(chat.state.messages[0]!.failed).toBe(true);
+    expect(chat.state.busy).toBe(false);
+  });
+
+  it("sends an attachment as the visitor's message and shows it from the conversation, ignoring malformed citations", async () => {
+    const attached = { id: "a1", name: "receipt.pdf", size: 2048, content_type: "application/pdf", url: "/widget/v1/attachments/a1" };
+    let uploaded = false;
+    server = await loopback((req, res) => {
+      if (req.url.endsWith("/config")) return json(res, 200, config);
+      if (req.url.endsWith("/sessions")) return json(res, 201, { visitor_token: "t", conversation_id: "c", status: "ai" });
+      if (req.url === "/widget/v1/attachments") {
+        expect(req.headers["content-type"]).toMatch(/^multipart\/form-data/);
+        expect(req.body).toContain('name="file"; filename="receipt.pdf"');
+        uploaded = true;
+        return json(res, 201, attached);
+      }
+      if (req.url === "/widget/v1/conversation") {
+        const messages = uploaded
+          ? [
+              { id: "m1", role: "customer", text: "📎 receipt.pdf", created_at: "", citations: [], attachment: attached },
+              { id: "m2", role: "assistant", text: "ok", created_at: "", citations: [{ number: "x" }, null, { number: 2, title: "FAQ" }] },
+            ]
+          : [];
+        return json(res, 200, { id: "c", status: "ai", messages });
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+    });
+    chat = new Chat({ api: new WidgetApi(server.base, "dep1"), storage: undefined, identity: {} });
+    await chat.start();
+    await chat.attach(new File([new Uint8Array([37, 80, 68, 70])], "receipt.pdf", { type: "application/pdf" }));
+    expect(chat.state.messages[0]!.attachment).toEqual({ name: "receipt.pdf", size: 2048, content_type: "application/pdf", url: "/widget/v1/attachments/a1" });
+    expect(chat.state.messages[1]!.citations).toEqual([{ number: 2, title: "FAQ", url: null, heading_path: "" }]);
     expect(chat.state.busy).toBe(false);
   });
 });

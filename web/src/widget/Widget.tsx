@@ -101,7 +101,7 @@ export function Widget({ chat, proactive }: { chat: Chat; proactive: () => boole
           <div class="log" ref={log} role="log" aria-live="polite" aria-label="Messages">
             {a.greeting && <Bubble m={{ key: "greeting", role: "assistant", text: a.greeting, citations: [] }} />}
             {s.messages.map((m) => (
-              <Bubble key={m.key} m={m} />
+              <Bubble key={m.key} m={m} chat={chat} />
             ))}
             {s.draft && <Bubble m={{ key: "draft", role: "assistant", text: s.draft, citations: [] }} />}
             {((s.busy && !s.draft) || s.typing) && (
@@ -149,7 +149,11 @@ export function Widget({ chat, proactive }: { chat: Chat; proactive: () => boole
   );
 }
 
-function Bubble({ m }: { m: Msg }) {
+function size(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function Bubble({ m, chat }: { m: Msg; chat?: Chat }) {
   if (m.role === "system") return <p class="system">{m.text}</p>;
   const byNumber = new Map(m.citations.map((c) => [c.number, c]));
   const cite = (n: number) => {
@@ -161,7 +165,16 @@ function Bubble({ m }: { m: Msg }) {
     );
   };
   // The visitor's own words are shown as typed: text, not markdown.
-  const body = m.role === "customer" && !m.text.startsWith("📎 ") ? <p>{m.text}</p> : renderMarkdown(m.text, { cite });
+  const a = m.attachment;
+  const body = a ? (
+    <button type="button" class="file" onClick={() => void chat?.open(a)} aria-label={`Download ${a.name}`}>
+      {`📎 ${a.name} (${size(a.size)})`}
+    </button>
+  ) : m.role === "customer" ? (
+    <p>{m.text}</p>
+  ) : (
+    renderMarkdown(m.text, { cite })
+  );
   return (
     <div class={`msg ${m.role}${m.failed ? " failed" : ""}`} data-role={m.role}>
       {m.role === "human" && <div class="author">{m.author ?? "Support"}</div>}
@@ -207,7 +220,7 @@ function Composer({ chat, busy, input }: { chat: Chat; busy: boolean; input: { c
         <ClipIcon />
         <input
           type="file"
-          accept="image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"
+          accept="image/png,image/jpeg,image/gif,image/webp,application/pdf"
           disabled={busy}
           onChange={(e) => {
             const f = (e.currentTarget as HTMLInputElement).files?.[0];

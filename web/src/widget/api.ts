@@ -13,7 +13,47 @@ export type Session = ResponseOf<"/widget/v1/deployments/{id}/sessions", "post">
 export type SessionRequest = BodyOf<"/widget/v1/deployments/{id}/sessions", "post">;
 export type VisitorConversation = ResponseOf<"/widget/v1/conversation", "get">;
 export type VisitorMessage = VisitorConversation["messages"][number];
-export type Citation = VisitorMessage["citations"][number];
+
+/** A source an answer cites. */
+export interface Citation {
+  number: number;
+  title: string;
+  url?: string | null;
+  heading_path?: string;
+}
+
+/** A file the visitor attached; `url` downloads it with the visitor token. */
+export interface AttachmentInfo {
+  name: string;
+  size: number;
+  content_type: string;
+  url: string;
+}
+
+const str = (v: unknown): v is string => typeof v === "string";
+
+/** The citations of a message, checked field by field (the transcript's are free-form JSON). */
+export function citationsOf(raw: unknown): Citation[] {
+  if (!Array.isArray(raw)) return [];
+  const out: Citation[] = [];
+  for (const c of raw as Record<string, unknown>[]) {
+    if (!c || typeof c !== "object" || typeof c.number !== "number" || !str(c.title)) continue;
+    out.push({
+      number: c.number,
+      title: c.title,
+      url: str(c.url) ? c.url : null,
+      heading_path: str(c.heading_path) ? c.heading_path : "",
+    });
+  }
+  return out;
+}
+
+/** A message's attachment, when it has one. */
+export function attachmentOf(m: unknown): AttachmentInfo | undefined {
+  const a = (m as { attachment?: Record<string, unknown> } | null)?.attachment;
+  if (!a || !str(a.name) || !str(a.url) || typeof a.size !== "number") return undefined;
+  return { name: a.name, size: a.size, content_type: str(a.content_type) ? a.content_type : "", url: a.url };
+}
 export type Turn = ResponseOf<"/widget/v1/messages", "post">;
 export type Attachment = ResponseOf<"/widget/v1/attachments", "post">;
 
@@ -115,6 +155,13 @@ export class WidgetApi {
     if (failure) throw failure;
     if (!turn) throw new ApiError(502, { title: "the reply was cut off" });
     return turn;
+  }
+
+  /** Fetches one of the visitor's attachments (the download needs the visitor token). */
+  async download(url: string): Promise<Blob> {
+    const res = await fetch(new URL(url, this.base).href, { headers: this.authHeaders() });
+    if (!res.ok) throw await errorOf(res);
+    return await res.blob();
   }
 
   authHeaders(): Record<string, string> {

@@ -3,7 +3,7 @@
 // rating) are testable without a browser.
 
 import { ApiError } from "../api";
-import type { Citation, Turn, VisitorMessage, WidgetApi, WidgetConfig } from "./api";
+import { attachmentOf, citationsOf, type AttachmentInfo, type Citation, type Turn, type VisitorMessage, type WidgetApi, type WidgetConfig } from "./api";
 import { Realtime, type LiveEvent } from "./realtime";
 
 export type Role = "customer" | "assistant" | "human" | "system";
@@ -17,6 +17,7 @@ export interface Msg {
   text: string;
   citations: Citation[];
   author?: string | undefined;
+  attachment?: AttachmentInfo | undefined;
   failed?: boolean;
 }
 
@@ -69,8 +70,9 @@ function fromServer(m: VisitorMessage): Msg {
     id: m.id,
     role: role(m.role),
     text: m.text,
-    citations: m.citations ?? [],
+    citations: citationsOf(m.citations),
     author: m.author_name ?? undefined,
+    attachment: attachmentOf(m),
   };
 }
 
@@ -265,7 +267,7 @@ export class Chat {
         id: turn.reply.id,
         role: "assistant",
         text: turn.reply.text,
-        citations: turn.reply.citations ?? [],
+        citations: citationsOf(turn.reply.citations),
       });
     }
     this.set({ messages, busy: false, draft: undefined });
@@ -339,13 +341,34 @@ export class Chat {
     }
   }
 
+  /** Uploads a file: the upload itself is the visitor's message (it comes back with the conversation). */
   async attach(file: File): Promise<void> {
+    if (this.state.busy) return;
+    this.set({ busy: true, notice: undefined });
     try {
       await this.ensureSession();
-      const a = await this.o.api.attach(file);
-      const url = new URL(a.url, this.o.api.base).href;
-      const label = a.name.replace(/[[\]\\]/g, "");
-      await this.send(`📎 [${label}](${url})`);
+      await this.o.api.attach(file);
+    } catch (e) {
+      this.set({ notice: errorText(e) });
+    }
+    this.set({ busy: false });
+    const held = this.held;
+    this.held = [];
+    this.merge(held);
+    await this.refresh();
+  }
+
+  /** Opens one of the visitor's attachments (fetched with the token, shown from a blob URL). */
+  async open(a: AttachmentInfo): Promise<void> {
+    try {
+      const blob = await this.o.api.download(a.url);
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = a.name;
+      link.rel = "noopener";
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (e) {
       this.set({ notice: errorText(e) });
     }

@@ -36,6 +36,7 @@ header button { border: 0; background: transparent; color: inherit; width: 36px;
 .customer { align-self: flex-end; background: var(--sb-accent); color: var(--sb-on-accent); border-bottom-right-radius: 4px; }
 .assistant, .human { align-self: flex-start; background: #fff; border: 1px solid #e2e2e5; border-bottom-left-radius: 4px; }
 .human { border-color: #b9d3f7; }
+.msg button.file { border: 0; background: none; color: inherit; text-decoration: underline; padding: 0; text-align: left; }
 .author { font-size: 12px; color: #4a4a4a; font-weight: 600; margin-bottom: 2px; }
 .system { align-self: center; font-size: 13px; color: #4a4a4a; text-align: center; max-width: 95%; }
 .failed { opacity: .7; } .failed::after { content: " (not sent)"; font-size: 12px; }

@@ -277,10 +277,20 @@ function Turn({ m }: { m: Message }) {
   const details = (m.details ?? {}) as Record<string, unknown>;
   const timings = details.timings as Record<string, number> | undefined;
   const hasDetails = m.role === "assistant" && Object.keys(details).length > 0;
-  const body = useMemo(
-    () => (m.role === "customer" ? <p class="plain">{m.text}</p> : renderMarkdown(m.text)),
-    [m.text, m.role],
-  );
+  const att = details.attachment as { id?: unknown; name?: unknown; size?: unknown } | undefined;
+  const body = useMemo(() => {
+    if (att && typeof att.id === "string" && typeof att.name === "string") {
+      return (
+        <p>
+          <a href={`/v1/attachments/${encodeURIComponent(att.id)}`} download={att.name}>
+            {`📎 ${att.name}`}
+          </a>
+          {typeof att.size === "number" && <span class="muted small"> {Math.ceil(att.size / 1024)} KB</span>}
+        </p>
+      );
+    }
+    return m.role === "customer" ? <p class="plain">{m.text}</p> : renderMarkdown(m.text);
+  }, [m.text, m.role, att]);
   return (
     <li class={`turn ${m.role}`} data-role={m.role} data-message={m.id}>
       <div class="turn-head">
