@@ -32,7 +32,8 @@ export interface ChatState {
   assignee?: string | undefined;
   typing?: string | undefined;
   notice?: string | undefined;
-  csat: "none" | "asking" | "sent";
+  /** `done`: rated in an earlier visit (nothing to show); `sent`: just rated (thank them). */
+  csat: "none" | "asking" | "sent" | "done";
   unread: number;
   open: boolean;
   live: boolean;
@@ -187,7 +188,9 @@ export class Chat {
     } else {
       this.merge(c.messages);
     }
-    this.applyStatus(c.status, undefined, false);
+    const extra = c as { csat?: unknown; assignee_name?: unknown };
+    if (extra.csat && typeof extra.csat === "object" && this.state.csat !== "sent") this.set({ csat: "done" });
+    this.applyStatus(c.status, typeof extra.assignee_name === "string" ? extra.assignee_name : undefined, false);
   }
 
   private merge(incoming: VisitorMessage[]): void {
