@@ -20,3 +20,8 @@ export function contrast(a: string, b: string): number {
 export function readableOn(hex: string): string {
   return contrast(hex, "#ffffff") >= contrast(hex, "#000000") ? "#ffffff" : "#000000";
 }
+
+/** The deployment's colour when it is a valid `#rrggbb`, else the default blue. */
+export function themeColor(c: string | null | undefined): string {
+  return c && /^#[0-9a-f]{6}$/i.test(c) ? c : "#1f6feb";
+}

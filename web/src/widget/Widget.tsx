@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { renderMarkdown, safeHref, LINK_REL } from "../shared/markdown";
-import { readableOn } from "../shared/color";
+import { readableOn, themeColor } from "../shared/color";
 import type { Chat, Msg } from "./chat";
 
 const ChatIcon = () => (
@@ -46,7 +46,7 @@ export function Widget({ chat, proactive }: { chat: Chat; proactive: () => boole
   }, [s.messages, s.draft, s.busy, s.open]);
 
   if (!a) return null;
-  const accent = /^#[0-9a-f]{6}$/i.test(a.color) ? a.color : "#1f6feb";
+  const accent = themeColor(a.color);
   const style = { "--sb-accent": accent, "--sb-on-accent": readableOn(accent) };
   const title = a.launcher_text || "Chat with us";
   const logo = safeHref(a.logo_url);

@@ -1,12 +1,12 @@
 // When the proactive greeting may show: on pages matching the deployment's
 // URL patterns (none: every page).
 
-/** Glob match of a URL pattern (`*` matches anything) against the page's URL or path. */
+/** Whether the page's URL contains one of the patterns (`*` matches anything), as the server documents it. */
 export function urlMatches(patterns: string[] | null | undefined, href: string): boolean {
   if (!patterns || patterns.length === 0) return true;
   const path = new URL(href).pathname;
   return patterns.some((p) => {
-    const re = new RegExp(`^${p.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    const re = new RegExp(p.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*"));
     return re.test(href) || re.test(path);
   });
 }

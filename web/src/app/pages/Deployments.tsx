@@ -6,7 +6,7 @@ import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { BodyOf, ResponseOf } from "../../api";
 import { api, ok } from "../api";
-import { readableOn } from "../../shared/color";
+import { readableOn, themeColor } from "../../shared/color";
 import { safeHref } from "../../shared/markdown";
 import { CSS as WIDGET_CSS } from "../../widget/styles";
 import { Link, navigate } from "../router";
@@ -308,7 +308,7 @@ export function WidgetPreview({ appearance }: { appearance: Appearance }) {
   useEffect(() => {
     const mount = root.current?.lastElementChild;
     if (!mount) return;
-    const accent = /^#[0-9a-f]{6}$/i.test(appearance.color) ? appearance.color : "#1f6feb";
+    const accent = themeColor(appearance.color);
     const title = appearance.launcher_text || "Chat with us";
     const logo = safeHref(appearance.logo_url);
     render(

@@ -44,7 +44,7 @@ export function Overview() {
             <Kpi label="Abstained" value={s.totals.abstained} of={s.totals.conversations} />
             <Kpi label="Escalated" value={s.totals.escalated} of={s.totals.conversations} />
             <Kpi label="Refused" value={s.totals.refused} of={s.totals.conversations} />
-            <Kpi label="Latency p50 / p95" text={`${Math.round(s.totals.p50_ms)} / ${Math.round(s.totals.p95_ms)} ms`} />
+            <Kpi label="Latency p50 / p95" text={`${Math.round(s.totals.p50_ms ?? 0)} / ${Math.round(s.totals.p95_ms ?? 0)} ms`} />
             <Kpi label="Cost" text={`$${s.totals.cost_usd.toFixed(2)}`} />
           </div>
           <div class="charts">
@@ -82,8 +82,9 @@ type Key = Exclude<keyof Point, "t">;
 export function Chart(props: { title: string; series: Point[]; lines: [Key, string][]; format?: (v: number) => string }) {
   const W = 560;
   const H = 200;
-  const pad = { l: 44, r: 12, t: 10, b: 26 };
-  const fmt = props.format ?? ((v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1)));
+  const pad = { l: 52, r: 16, t: 10, b: 26 };
+  const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+  const fmt = props.format ?? ((v: number) => compact.format(v));
   const values = props.series.flatMap((p) => props.lines.map(([k]) => Number(p[k]) || 0));
   const max = Math.max(1, ...values);
   const n = props.series.length;
@@ -110,8 +111,8 @@ export function Chart(props: { title: string; series: Point[]; lines: [Key, stri
             </g>
           ))}
           {props.series.map((p, i) =>
-            i % Math.max(1, Math.ceil(n / 6)) === 0 ? (
-              <text x={x(i)} y={H - 8} text-anchor="middle" class="axis">
+            i % Math.max(1, Math.ceil(n / 6)) === 0 || i === n - 1 ? (
+              <text x={x(i)} y={H - 8} text-anchor={i === 0 ? "start" : i === n - 1 ? "end" : "middle"} class="axis">
                 {label(p.t)}
               </text>
             ) : null,
