@@ -70,44 +70,49 @@ test("the XSS corpus renders inert in the widget and the dashboard", async ({ br
     });
   }
 
-  // A visitor's conversation: every payload as the visitor's message (the AI
-  // answers each, citing documents titled by payloads), then as a person's reply.
-  const session = await (
-    await fetch(`${s.base}/widget/v1/deployments/${dep.id}/sessions`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Origin: s.host },
-      body: JSON.stringify({}),
-    })
-  ).json() as { visitor_token: string; conversation_id: string };
-  expect(session.visitor_token).toBeTruthy();
-  const conv = session.conversation_id;
-  for (const p of XSS_CORPUS) {
-    await apiCall("POST", `/v1/conversations/${conv}/messages`, { text: `${p.text} how do returns work?` });
-  }
-  await apiCall("POST", `/v1/conversations/${conv}/takeover`, {});
-  for (const p of XSS_CORPUS) {
-    await apiCall("POST", `/v1/conversations/${conv}/replies`, { text: p.text });
-  }
+  // Visitors' conversations: every payload as the visitor's message (the AI
+  // answers each, citing documents titled by payloads), then as a person's
+  // reply. The widget shows a conversation's latest 100 messages, so the
+  // corpus is spread over conversations of 33 payloads (99 messages each).
+  const conversations: string[] = [];
+  const CHUNK = 33;
+  for (let i = 0; i < XSS_CORPUS.length; i += CHUNK) {
+    const chunk = XSS_CORPUS.slice(i, i + CHUNK);
+    const session = (await (
+      await fetch(`${s.base}/widget/v1/deployments/${dep.id}/sessions`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Origin: s.host },
+        body: JSON.stringify({}),
+      })
+    ).json()) as { visitor_token: string; conversation_id: string };
+    expect(session.visitor_token).toBeTruthy();
+    const conv = session.conversation_id;
+    conversations.push(conv);
+    for (const p of chunk) await apiCall("POST", `/v1/conversations/${conv}/messages`, { text: `${p.text} how do returns work?` });
+    await apiCall("POST", `/v1/conversations/${conv}/takeover`, {});
+    for (const p of chunk) await apiCall("POST", `/v1/conversations/${conv}/replies`, { text: p.text });
 
-  // The widget, on a page with no CSP, with the visitor's token: their whole history.
-  const visitorCtx = await browser.newContext();
-  await visitorCtx.addInitScript(
-    ([key, token]) => localStorage.setItem(key!, token!),
-    [`switchboard:${dep.id}:visitor`, session.visitor_token],
-  );
-  const visitor = await visitorCtx.newPage();
-  const vh = await hook(visitorCtx, visitor);
-  await visitor.goto(`${s.host}/?deployment=${dep.id}`);
-  await visitor.getByRole("button", { name: /Open chat/ }).click();
-  const panel = visitor.getByRole("dialog");
-  await expect(panel.locator(".msg.human").last()).toContainText(/__xss\(\d+\)/, { timeout: 60_000 });
-  const bubbles = await panel.locator(".msg").count();
-  expect(bubbles).toBeGreaterThanOrEqual(XSS_CORPUS.length);
-  await panel.locator(".log").evaluate((el) => el.scrollTo(0, 0));
-  await visitor.waitForTimeout(1500);
-  await visitor.screenshot({ path: join(SHOTS, "20-xss-widget.png") });
-  expect(await vh.hits(), "payloads that ran in the widget").toEqual([]);
-  expect(vh.dialogs).toEqual([]);
+    // The widget, on a page with no CSP, with this visitor's token: their whole history.
+    const visitorCtx = await browser.newContext();
+    await visitorCtx.addInitScript(
+      ([key, token]) => localStorage.setItem(key!, token!),
+      [`switchboard:${dep.id}:visitor`, session.visitor_token],
+    );
+    const visitor = await visitorCtx.newPage();
+    const vh = await hook(visitorCtx, visitor);
+    await visitor.goto(`${s.host}/?deployment=${dep.id}`);
+    await visitor.getByRole("button", { name: /Open chat/ }).click();
+    const panel = visitor.getByRole("dialog");
+    await expect(panel.locator(".msg.human").last()).toContainText(`__xss(${chunk[chunk.length - 1]!.id})`, { timeout: 60_000 });
+    expect(await panel.locator(".msg.customer").count()).toBe(chunk.length);
+    expect(await panel.locator(".msg.human").count()).toBe(chunk.length);
+    await panel.locator(".log").evaluate((el) => el.scrollTo(0, 0));
+    await visitor.waitForTimeout(1000);
+    if (i === 0) await visitor.screenshot({ path: join(SHOTS, "20-xss-widget.png") });
+    expect(await vh.hits(), `payloads ${chunk[0]!.id}-${chunk[chunk.length - 1]!.id} that ran in the widget`).toEqual([]);
+    expect(vh.dialogs).toEqual([]);
+    await visitorCtx.close();
+  }
 
   // The dashboard: transcript (messages, citations with payload titles), documents, search, team, audit.
   const opCtx = await browser.newContext();
@@ -119,11 +124,14 @@ test("the XSS corpus renders inert in the widget and the dashboard", async ({ br
   await op.getByRole("button", { name: "Log in" }).click();
   await expect(op.getByRole("heading", { name: "Overview", level: 1 })).toBeVisible();
 
-  await op.goto(`${s.base}/app/conversations/${conv}`);
-  const transcript = op.getByRole("list", { name: "Transcript" });
-  await expect(transcript).toContainText(`__xss(${XSS_CORPUS[XSS_CORPUS.length - 1]!.id})`, { timeout: 60_000 });
-  for (const b of await op.getByRole("button", { name: /Show route, guard verdicts/ }).all()) await b.click();
-  await op.screenshot({ path: join(SHOTS, "21-xss-transcript.png") });
+  for (const [n, conv] of conversations.entries()) {
+    await op.goto(`${s.base}/app/conversations/${conv}`);
+    const transcript = op.getByRole("list", { name: "Transcript" });
+    const last = XSS_CORPUS[Math.min(XSS_CORPUS.length, (n + 1) * CHUNK) - 1]!;
+    await expect(transcript.locator(".turn.human").last()).toContainText(`__xss(${last.id})`, { timeout: 60_000 });
+    for (const b of await op.getByRole("button", { name: /Show route, guard verdicts/ }).all()) await b.click();
+    if (n === 0) await op.screenshot({ path: join(SHOTS, "21-xss-transcript.png") });
+  }
 
   for (const c of collections) {
     await op.goto(`${s.base}/app/knowledge/${c}`);
@@ -145,6 +153,5 @@ test("the XSS corpus renders inert in the widget and the dashboard", async ({ br
 
   expect(await oh.hits(), "payloads that ran in the dashboard").toEqual([]);
   expect(oh.dialogs).toEqual([]);
-  await visitorCtx.close();
   await opCtx.close();
 });
