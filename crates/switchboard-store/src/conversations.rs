@@ -919,7 +919,17 @@ macro_rules! impl_conversation_store {
                     }
                 }
                 let conversation = fetch_conversation(&mut *tx, t, id).await?;
+                let change = crate::changes::ConversationChange {
+                    org_id: t.org_id().to_owned(),
+                    conversation_id: id.to_owned(),
+                    kind: crate::changes::ChangeKind::Status {
+                        status: conversation.status,
+                        assignee_id: conversation.assignee_id.clone(),
+                    },
+                };
+                self.announce_in(&mut tx, &change).await?;
                 tx.commit().await?;
+                self.announced(change);
                 Ok(conversation)
             }
 
@@ -988,7 +998,14 @@ macro_rules! impl_conversation_store {
                 let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
                 let row = sqlx::query(&sql).bind(&id).fetch_one(&mut *tx).await?;
                 let message = conversation_rows::message(&row)?;
+                let change = crate::changes::ConversationChange {
+                    org_id: t.org_id().to_owned(),
+                    conversation_id: conversation_id.to_owned(),
+                    kind: crate::changes::ChangeKind::Message { message_id: id.clone() },
+                };
+                self.announce_in(&mut tx, &change).await?;
                 tx.commit().await?;
+                self.announced(change);
                 Ok(message)
             }
 

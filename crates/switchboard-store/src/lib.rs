@@ -10,6 +10,7 @@
 //!   and writes its audit entry in the same transaction as the change (jobs are
 //!   machinery, not tenant data, and are not audited).
 
+mod changes;
 mod conversations;
 mod crawl_model;
 mod crawl_sql;
@@ -20,17 +21,20 @@ mod postgres;
 mod search;
 mod shared;
 mod sqlite;
+mod widget;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use changes::{ChangeKind, ConversationChange};
 pub use conversations::*;
 pub use crawl_model::*;
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PgStore;
 pub use sqlite::{SqliteDurability, SqliteStore};
+pub use widget::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -42,7 +46,7 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: ConversationStore + Send + Sync + 'static {
+pub trait Store: ConversationStore + WidgetStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Cheap round trip to the database, for readiness.

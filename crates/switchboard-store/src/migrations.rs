@@ -36,6 +36,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (3, "documents and chunks", include_str!("../migrations/sqlite/0003_documents.sql")),
     (4, "web crawls", include_str!("../migrations/sqlite/0004_crawl.sql")),
     (5, "agents and conversations", include_str!("../migrations/sqlite/0005_conversations.sql")),
+    (6, "deployments and the widget", include_str!("../migrations/sqlite/0006_widget.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
@@ -44,6 +45,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (3, "documents and chunks", include_str!("../migrations/postgres/0003_documents.sql")),
     (4, "web crawls", include_str!("../migrations/postgres/0004_crawl.sql")),
     (5, "agents and conversations", include_str!("../migrations/postgres/0005_conversations.sql")),
+    (6, "deployments and the widget", include_str!("../migrations/postgres/0006_widget.sql")),
 ]);
 
 pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {

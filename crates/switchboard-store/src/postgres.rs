@@ -5,13 +5,18 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use crate::changes::*;
 use crate::conversations::*;
 use crate::crawl_model::*;
 use crate::model::*;
+use crate::widget::*;
 use crate::{Backend, Result, Store, StoreError, search};
 
 pub struct PgStore {
     pool: PgPool,
+    changes: Changes,
+    /// Set once the `LISTEN` connection is up (started by the first subscriber).
+    listening: tokio::sync::OnceCell<()>,
 }
 
 impl PgStore {
@@ -23,7 +28,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
-        let store = Self { pool };
+        let store = Self { pool, changes: Changes::default(), listening: tokio::sync::OnceCell::new() };
         // The migrator takes an advisory lock, so nodes starting together migrate once.
         crate::migrations::migrator(crate::migrations::POSTGRES).await?.run(&store.pool).await?;
         Ok(store)
@@ -31,6 +36,53 @@ impl PgStore {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Sent inside the transaction: PostgreSQL delivers it to every listening
+    /// node (this one too) only if and when the transaction commits.
+    async fn announce_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        change: &ConversationChange,
+    ) -> Result<()> {
+        let payload = serde_json::to_string(change).map_err(anyhow::Error::from)?;
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// Nothing to do after the commit: the change comes back through `LISTEN`.
+    fn announced(&self, _change: ConversationChange) {}
+
+    /// The first subscriber starts the `LISTEN` connection and waits until it
+    /// listens, so no change committed after this returns is missed.
+    /// Notifications sent while the connection is being re-established after a
+    /// drop are lost (readers resynchronise from the database when they lag).
+    async fn subscribe_backend(&self) -> Result<tokio::sync::broadcast::Receiver<ConversationChange>> {
+        self.listening
+            .get_or_try_init(|| async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+                listener.listen(CHANNEL).await?;
+                let tx = self.changes.sender();
+                tokio::spawn(async move {
+                    loop {
+                        match listener.recv().await {
+                            Ok(n) => match serde_json::from_str::<ConversationChange>(n.payload()) {
+                                Ok(change) => {
+                                    let _ = tx.send(change);
+                                }
+                                Err(e) => tracing::warn!(error = %e, "unreadable conversation change notification"),
+                            },
+                            Err(e) => {
+                                tracing::warn!(error = %e, "conversation change listener lost its connection; retrying");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                        }
+                    }
+                });
+                Ok::<(), StoreError>(())
+            })
+            .await?;
+        Ok(self.changes.subscribe())
     }
 }
 
@@ -126,3 +178,9 @@ impl PgStore {
 
 crate::shared::impl_store!(PgStore, sqlx::Postgres, Backend::Postgres, " FOR UPDATE SKIP LOCKED");
 crate::conversations::impl_conversation_store!(PgStore, sqlx::Postgres);
+crate::widget::impl_widget_store!(
+    PgStore,
+    sqlx::Postgres,
+    "CAST(details::jsonb #>> '{timings,total}' AS DOUBLE PRECISION)",
+    "CAST(details::jsonb #>> '{usage,cost_usd}' AS DOUBLE PRECISION)"
+);

@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::changes::*;
 use crate::conversations::*;
 use crate::crawl_model::*;
 use crate::model::*;
+use crate::widget::*;
 use crate::{Backend, Result, Store, StoreError, search};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,7 @@ impl FromStr for SqliteDurability {
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    changes: Changes,
 }
 
 impl SqliteStore {
@@ -63,7 +66,7 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        let store = Self { pool };
+        let store = Self { pool, changes: Changes::default() };
         // Refuse to run with weaker durability than was asked for (a file on a
         // filesystem without WAL support would silently fall back).
         let (mode, sync) = store.durability_report().await?;
@@ -82,6 +85,24 @@ impl SqliteStore {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// One process owns the file's writers that matter (the server), so a
+    /// change is broadcast in-process, after its commit.
+    async fn announce_in(
+        &self,
+        _tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        _change: &ConversationChange,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    fn announced(&self, change: ConversationChange) {
+        self.changes.publish(change);
+    }
+
+    async fn subscribe_backend(&self) -> Result<tokio::sync::broadcast::Receiver<ConversationChange>> {
+        Ok(self.changes.subscribe())
     }
 
     /// The journal mode and synchronous level in force, for startup checks.
@@ -183,6 +204,12 @@ impl SqliteStore {
 
 crate::shared::impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, "");
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
+crate::widget::impl_widget_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "CAST(json_extract(details, '$.timings.total') AS REAL)",
+    "CAST(json_extract(details, '$.usage.cost_usd') AS REAL)"
+);
 
 #[cfg(test)]
 mod tests {
