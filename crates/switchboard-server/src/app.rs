@@ -38,6 +38,8 @@ impl Application {
     pub async fn build(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let state = AppState::new(settings, store).await?;
         let settings = state.settings.clone();
+        // Before the first request: every change committed from now on reaches the live streams.
+        crate::live::start(state.store.clone(), state.hub.clone()).await?;
         let listener = TcpListener::bind(settings.server.listen).await?;
         let (metrics_listener, metrics_router) = match settings.metrics.listen {
             Some(addr) => (
@@ -65,13 +67,14 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self { listener, metrics_listener, router, metrics_router, state } = self;
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = state.shutdown.clone();
+        let stop_rx = state.shutdown.subscribe();
         let draining = state.draining.clone();
         tokio::spawn(async move {
             shutdown.await;
             draining.store(true, Ordering::SeqCst);
             tracing::info!("shutdown requested: draining");
-            let _ = stop_tx.send(true);
+            stop_tx.send_replace(true);
         });
         let maintenance = tokio::spawn(maintain(state.clone()));
         crate::knowledge::worker::spawn_workers(state.clone(), state.settings.knowledge.workers, stop_rx.clone());
@@ -106,6 +109,7 @@ async fn maintain(state: AppState) {
     loop {
         tick.tick().await;
         state.limiters.forget_idle();
+        state.hub.prune();
         if let Err(e) = state.store.idempotency_purge(now_millis() - idempotency::RETENTION_MS).await {
             tracing::warn!(error = %e, "idempotency purge failed");
         }
@@ -121,21 +125,31 @@ async fn maintain(state: AppState) {
 }
 
 fn router(state: AppState, metrics_on_main: bool) -> Router {
-    let (mut router, _) = crate::routes::all(&state.settings);
+    let routes = crate::routes::all(&state.settings);
+    let mut api = routes.api;
     if metrics_on_main {
-        router = router.route("/metrics", axum::routing::get(loopback_metrics));
+        api = api.route("/metrics", axum::routing::get(loopback_metrics));
     }
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
-    // Layers run outside-in from the last added: request id, tracing span,
-    // security headers, metrics, problem+json for bare errors, the deadline,
-    // CORS, the body limit, per-address limits, authentication, idempotency.
-    let mut router = router
-        .fallback(|| async { ApiError::new(ErrorKind::NotFound, "no such route") })
+    // Layers run outside-in from the last added. For /v1: CORS for the
+    // configured origins, the body limit, per-address limits, authentication,
+    // idempotency. For /widget/v1: the body limit (per route), per-address
+    // limits, then the origin check and visitor authentication. Around both,
+    // and around the web apps (the fallback): request id, tracing span,
+    // security headers, metrics, problem+json for bare errors, the deadline.
+    let api = api
         .layer(from_fn_with_state(state.clone(), idempotency::middleware))
         .layer(from_fn_with_state(state.clone(), crate::auth::middleware::authenticate))
         .layer(from_fn_with_state(state.clone(), rate_limit::per_ip))
         .layer(DefaultBodyLimit::max(state.settings.server.body_limit_bytes))
-        .layer(security::cors(&state.settings.server.cors_allowed_origins))
+        .layer(security::cors(&state.settings.server.cors_allowed_origins));
+    let widget = routes
+        .widget
+        .layer(from_fn_with_state(state.clone(), crate::widget::access::guard))
+        .layer(from_fn_with_state(state.clone(), rate_limit::per_ip));
+    let mut router = api
+        .merge(widget)
+        .fallback(crate::web::fallback)
         .layer(from_fn(move |req: Request, next: Next| deadline(timeout, req, next)))
         .layer(from_fn(problemize))
         .layer(from_fn_with_state(state.clone(), metrics::middleware));

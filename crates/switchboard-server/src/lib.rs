@@ -8,14 +8,19 @@
 pub mod app;
 pub mod auth;
 pub mod conversation;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
 pub mod knowledge;
+pub mod live;
 pub mod routes;
+pub mod secrets;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod web;
+pub mod widget;
 
 pub use app::Application;
 pub use settings::Settings;

@@ -26,6 +26,54 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub log: LogSettings,
     pub knowledge: KnowledgeSettings,
+    pub web: WebSettings,
+    pub secrets: SecretsSettings,
+}
+
+/// The web apps (dashboard, widget, demo page) and the widget's visitor API.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    /// The built front-end (`widget.js`, `app/`). Unset: `web/dist` in the
+    /// working directory, then `web/dist` next to the executable.
+    pub dist_dir: Option<PathBuf>,
+    /// The deployment `/demo` embeds when the URL names none.
+    pub demo_deployment_id: Option<String>,
+    /// Largest file a visitor may attach, in bytes.
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self { dist_dir: None, demo_deployment_id: None, max_attachment_bytes: 10 * 1024 * 1024 }
+    }
+}
+
+impl WebSettings {
+    /// Where to look for the built front-end, in order.
+    pub fn dist_dirs(&self) -> Vec<PathBuf> {
+        match &self.dist_dir {
+            Some(dir) => vec![dir.clone()],
+            None => {
+                let mut dirs = vec![PathBuf::from("web/dist")];
+                if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+                    dirs.push(exe_dir.join("web/dist"));
+                }
+                dirs
+            }
+        }
+    }
+}
+
+/// The key that encrypts stored secrets (deployments' identity secrets).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsSettings {
+    /// 32 bytes, base64. Nodes sharing one PostgreSQL must all have the same
+    /// one. Unset: the key file. Never printed.
+    pub key: Option<Secret>,
+    /// Unset: `<data_dir>/secret.key`, created (mode 0600) on first start.
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -179,6 +227,12 @@ pub struct RateLimitSettings {
     pub login_per_ip_per_20s: u32,
     /// Login attempts per 5 minutes for one email.
     pub login_per_email_per_5min: u32,
+    /// Widget requests per minute with one visitor token (0 disables).
+    pub per_visitor_per_minute: u32,
+    /// Messages per minute one visitor may send, over HTTP and WebSocket together.
+    pub visitor_messages_per_minute: u32,
+    /// New widget sessions per minute from one client address.
+    pub widget_sessions_per_ip_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -209,6 +263,8 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             log: LogSettings::default(),
             knowledge: KnowledgeSettings::default(),
+            web: WebSettings::default(),
+            secrets: SecretsSettings::default(),
         }
     }
 }
@@ -242,6 +298,9 @@ impl Default for RateLimitSettings {
             per_key_per_minute: 1200,
             login_per_ip_per_20s: 5,
             login_per_email_per_5min: 20,
+            per_visitor_per_minute: 120,
+            visitor_messages_per_minute: 20,
+            widget_sessions_per_ip_per_minute: 30,
         }
     }
 }

@@ -9,6 +9,8 @@ use tokio::sync::Notify;
 
 use crate::http::metrics::Metrics;
 use crate::http::rate_limit::Limiters;
+use crate::live::Hub;
+use crate::secrets::Sealer;
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -27,6 +29,13 @@ pub struct AppState {
     pub jobs_changed: Arc<Notify>,
     /// Outbound HTTP to tenant-chosen URLs (crawls), SSRF-safe.
     pub egress: switchboard_egress::Client,
+    /// Live conversation events for the streams (fed by the store's change announcements).
+    pub hub: Arc<Hub>,
+    /// Encrypts the secrets we must read back (deployments' identity secrets).
+    pub sealer: Arc<Sealer>,
+    /// Turns true when shutdown starts: workers stop claiming and long-lived
+    /// streams end, so the drain can finish (`subscribe` to watch it).
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -44,6 +53,9 @@ impl AppState {
             jobs_queued: Arc::new(Notify::new()),
             jobs_changed: Arc::new(Notify::new()),
             egress: crate::knowledge::crawl::egress_client(&settings.knowledge.crawl)?,
+            hub: Arc::new(Hub::default()),
+            sealer: Arc::new(Sealer::from_settings(&settings)?),
+            shutdown: Arc::new(tokio::sync::watch::channel(false).0),
             settings: Arc::new(settings),
         })
     }

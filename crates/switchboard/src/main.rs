@@ -66,6 +66,28 @@ enum Command {
     DefaultConfig,
     /// Print the version.
     Version,
+    /// Print the OpenAPI document (`web/openapi.json` keeps a copy the web client is generated from).
+    #[command(hide = true)]
+    Openapi,
+    /// Give an organization the demo: a collection with the documents of a
+    /// folder, an agent answering from it, and a widget deployment allowing
+    /// the given origins (run by scripts/serve-demo).
+    #[command(name = "demo-setup", hide = true)]
+    DemoSetup {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        org_id: String,
+        /// A folder of documents, e.g. samples/shop/kb.
+        #[arg(long)]
+        knowledge: PathBuf,
+        /// An origin the demo page is opened at (repeat for several).
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        /// Print {"collection_id", "agent_id", "deployment_id", "identity_secret", "documents"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Parse one document from stdin under memory and time limits (run by the
     /// ingestion workers, not by people).
     #[command(name = "extract-worker", hide = true)]
@@ -164,6 +186,38 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Eval { command } => eval::run(command).await,
         Command::DefaultConfig => {
             print!("{}", switchboard_server::settings::EXAMPLE_TOML);
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", switchboard_server::routes::spec_json());
+            Ok(())
+        }
+        Command::DemoSetup { common, org_id, knowledge, origins, json } => {
+            let settings = common.settings()?;
+            let store = open_store(&settings).await?;
+            let sealer = switchboard_server::secrets::Sealer::from_settings(&settings)?;
+            let request = switchboard_server::demo::DemoRequest {
+                org_id: &org_id,
+                knowledge_dir: &knowledge,
+                origins: &origins,
+                job_max_attempts: settings.knowledge.job_max_attempts,
+            };
+            let done = switchboard_server::demo::setup(store.as_ref(), &sealer, &request).await?;
+            if json {
+                let out = serde_json::json!({
+                    "collection_id": done.collection_id,
+                    "documents": done.documents,
+                    "agent_id": done.agent_id,
+                    "deployment_id": done.deployment_id,
+                    "identity_secret": done.identity_secret,
+                });
+                println!("{out}");
+            } else {
+                println!("Collection {} with {} documents (ingested by `serve`)", done.collection_id, done.documents);
+                println!("Agent {}", done.agent_id);
+                println!("Widget deployment {} for {}", done.deployment_id, origins.join(", "));
+                println!("Identity secret (shown once): {}", done.identity_secret);
+            }
             Ok(())
         }
         Command::Version => {

@@ -21,6 +21,9 @@ pub struct Limiters {
     per_key: Option<DefaultKeyedRateLimiter<String>>,
     login_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     login_email: Option<DefaultKeyedRateLimiter<String>>,
+    per_visitor: Option<DefaultKeyedRateLimiter<String>>,
+    visitor_messages: Option<DefaultKeyedRateLimiter<String>>,
+    widget_sessions: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(count: u32, window: Duration) -> Option<DefaultKeyedRateLimiter<K>> {
@@ -47,6 +50,9 @@ impl Limiters {
             per_key: limiter(s.per_key_per_minute, Duration::from_secs(60)),
             login_ip: limiter(s.login_per_ip_per_20s, Duration::from_secs(20)),
             login_email: limiter(s.login_per_email_per_5min, Duration::from_secs(300)),
+            per_visitor: limiter(s.per_visitor_per_minute, Duration::from_secs(60)),
+            visitor_messages: limiter(s.visitor_messages_per_minute, Duration::from_secs(60)),
+            widget_sessions: limiter(s.widget_sessions_per_ip_per_minute, Duration::from_secs(60)),
         }
     }
 
@@ -57,6 +63,20 @@ impl Limiters {
     pub fn check_login(&self, ip: IpAddr, email: &str) -> Result<(), ApiError> {
         check(&self.login_ip, &ip)?;
         check(&self.login_email, &email.trim().to_lowercase())
+    }
+
+    /// Any widget request made with a visitor token (WebSocket frames included).
+    pub fn check_visitor(&self, visitor_id: &str) -> Result<(), ApiError> {
+        check(&self.per_visitor, &visitor_id.to_owned())
+    }
+
+    /// A visitor's message, whichever way it came.
+    pub fn check_visitor_message(&self, visitor_id: &str) -> Result<(), ApiError> {
+        check(&self.visitor_messages, &visitor_id.to_owned())
+    }
+
+    pub fn check_widget_session(&self, ip: IpAddr) -> Result<(), ApiError> {
+        check(&self.widget_sessions, &ip)
     }
 
     /// Drops idle keys so memory stays bounded under many distinct clients.
@@ -71,6 +91,12 @@ impl Limiters {
             l.retain_recent();
         }
         if let Some(l) = &self.login_email {
+            l.retain_recent();
+        }
+        for l in [&self.per_visitor, &self.visitor_messages].into_iter().flatten() {
+            l.retain_recent();
+        }
+        if let Some(l) = &self.widget_sessions {
             l.retain_recent();
         }
     }

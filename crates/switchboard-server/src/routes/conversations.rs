@@ -259,7 +259,7 @@ async fn conversation_dto(state: &AppState, p: &Principal, c: Conversation) -> A
     })
 }
 
-fn message_dto(m: Message) -> MessageDto {
+pub(crate) fn message_dto(m: Message) -> MessageDto {
     let citations = m.details.get("citations").and_then(|c| c.as_array()).cloned().unwrap_or_default();
     MessageDto {
         id: m.id,
@@ -274,7 +274,7 @@ fn message_dto(m: Message) -> MessageDto {
     }
 }
 
-fn turn_dto(turn: Turn) -> TurnDto {
+pub(crate) fn turn_dto(turn: Turn) -> TurnDto {
     let citations = turn
         .citations
         .into_iter()
@@ -312,7 +312,7 @@ fn turn_dto(turn: Turn) -> TurnDto {
     }
 }
 
-fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > max => {
@@ -429,20 +429,36 @@ async fn post_message(
     ApiJson(body): ApiJson<MessageBody>,
 ) -> ApiResult<Response> {
     p.require(Permission::Converse)?;
-    let wants_stream = headers
+    answer_message(state, p.tenant.clone(), id, body.text, &headers).await
+}
+
+/// Whether the client asked for server-sent events.
+pub(crate) fn wants_event_stream(headers: &HeaderMap) -> bool {
+    headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|part| part.trim().starts_with("text/event-stream")));
-    if !wants_stream {
-        let turn = pipeline::run_turn(&state, &p.tenant, &id, &body.text, None).await?;
+        .is_some_and(|v| v.split(',').any(|part| part.trim().starts_with("text/event-stream")))
+}
+
+/// Runs a customer message through the message path and answers with the
+/// turn: JSON, or `delta` events ending in a `message` event when the client
+/// asked for an event stream. Shared by the API and the widget.
+pub(crate) async fn answer_message(
+    state: AppState,
+    tenant: switchboard_store::Tenant,
+    id: String,
+    text: String,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    if !wants_event_stream(headers) {
+        let turn = pipeline::run_turn(&state, &tenant, &id, &text, None).await?;
         return Ok(Json(turn_dto(turn)).into_response());
     }
     // Refuse what would fail before the stream starts, so errors stay problem+json.
-    state.store.get_conversation(&p.tenant, &id).await?;
+    state.store.get_conversation(&tenant, &id).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<String>(64);
-    let tenant = p.tenant.clone();
     // The turn runs to completion (and is stored) even if the client goes away.
-    let turn = tokio::spawn(async move { pipeline::run_turn(&state, &tenant, &id, &body.text, Some(tx)).await });
+    let turn = tokio::spawn(async move { pipeline::run_turn(&state, &tenant, &id, &text, Some(tx)).await });
     let deltas = tokio_stream::wrappers::ReceiverStream::new(rx).map(|text| {
         Ok::<Event, Infallible>(
             Event::default().event("delta").json_data(serde_json::json!({"text": text})).unwrap_or_default(),

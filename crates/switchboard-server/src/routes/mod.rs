@@ -7,16 +7,19 @@ mod agents;
 mod api_keys;
 mod audit;
 mod collections;
-mod conversations;
+pub(crate) mod conversations;
 mod crawl;
+pub(crate) mod deployments;
 mod documents;
 pub mod dto;
 mod health;
+mod live;
 mod members;
 mod org;
 mod progress;
 pub mod search;
 mod session;
+mod stats;
 
 use std::sync::Arc;
 
@@ -41,6 +44,8 @@ use crate::state::AppState;
         (name = "knowledge", description = "Collections of documents agents answer from"),
         (name = "agents", description = "Agents and their versions: release, rollback, diff"),
         (name = "conversations", description = "Conversations, the message path, and the human queue"),
+        (name = "deployments", description = "The agent on websites: the chat widget's deployments"),
+        (name = "widget", description = "The visitor API the chat widget calls from allowed origins (no API key; a visitor token)"),
         (name = "operations", description = "Health and the API description"),
     )
 )]
@@ -115,12 +120,32 @@ impl Modify for Security {
                 "Dashboard session; unsafe methods also need `X-CSRF-Token`",
             ))),
         );
+        components.add_security_scheme(
+            "visitor",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A widget visitor token, `sbv_…`, from `POST /widget/v1/deployments/{id}/sessions`",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
+/// The routes, split by who calls them, with their one OpenAPI document.
+pub struct Routes {
+    /// `/v1`: API keys and dashboard sessions.
+    pub api: axum::Router<AppState>,
+    /// `/widget/v1`: visitors, from allowed origins.
+    pub widget: axum::Router<AppState>,
+    pub spec: utoipa::openapi::OpenApi,
+}
+
 /// All routes with their OpenAPI document.
-pub fn all(settings: &crate::settings::Settings) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn all(settings: &crate::settings::Settings) -> Routes {
+    let (api, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(session::router())
         .merge(org::router())
@@ -134,12 +159,27 @@ pub fn all(settings: &crate::settings::Settings) -> (axum::Router<AppState>, uto
         .merge(progress::router())
         .merge(agents::router())
         .merge(conversations::router())
+        .merge(live::router())
+        .merge(deployments::router())
+        .merge(stats::router())
         .routes(routes!(openapi_json))
         .split_for_parts();
+    let (widget, widget_spec) = OpenApiRouter::<AppState>::new()
+        .merge(crate::widget::router(settings.web.max_attachment_bytes))
+        .split_for_parts();
     let mut spec = spec;
+    spec.merge(widget_spec);
     problem_responses(&mut spec);
     let json = Arc::new(serde_json::to_value(&spec).unwrap_or_default());
-    (router.layer(Extension(SpecJson(json))), spec)
+    Routes { api: api.layer(Extension(SpecJson(json))), widget, spec }
+}
+
+/// The OpenAPI document as `switchboard openapi` prints it and `web/openapi.json` keeps it.
+pub fn spec_json() -> String {
+    let spec = all(&crate::settings::Settings::default()).spec;
+    let mut text = serde_json::to_string_pretty(&spec).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 #[derive(Clone)]

@@ -190,3 +190,99 @@ fn init_refuses_bad_input_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("email"));
 }
+
+#[tokio::test]
+async fn the_committed_openapi_snapshot_is_the_document_the_server_serves() {
+    let out = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/openapi.json")).unwrap_or_default();
+    assert!(
+        committed == printed,
+        "web/openapi.json is not the server's API document (the web client is generated from it): \
+         regenerate it with `cargo run -p switchboard -- openapi > web/openapi.json`"
+    );
+    let app = spawn_app().await;
+    let served: Value = app.client.get(app.url("/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(served, serde_json::from_str::<Value>(&printed).unwrap());
+    // Client generators name a call by its operationId.
+    let mut ids = std::collections::BTreeSet::new();
+    for item in served["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            assert!(ids.insert(id.clone()), "operationId `{id}` is used twice");
+        }
+    }
+}
+
+#[tokio::test]
+async fn demo_setup_gives_an_organization_the_sample_shop_an_agent_and_a_widget() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = backend_env(dir.path()).await;
+    let owner = init(dir.path(), &env, "Demo Shop", "owner@demo.test");
+    let kb = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/shop/kb");
+    let out = Command::new(BIN)
+        .args(["demo-setup", "--data", dir.path().to_str().unwrap(), "--org-id", owner["org_id"].as_str().unwrap()])
+        .args(["--knowledge", kb, "--origin", "https://demo.example", "--origin", "http://localhost:8080", "--json"])
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "demo-setup failed: {}", String::from_utf8_lossy(&out.stderr));
+    let demo: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = std::fs::read_dir(kb).unwrap().count();
+    assert_eq!(demo["documents"], files);
+
+    // A built front-end stand-in, so /demo can be served.
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("widget.js"), "/* widget */").unwrap();
+    let deployment = demo["deployment_id"].as_str().unwrap();
+    let server = serve(
+        dir.path(),
+        &env,
+        &[
+            ("SWITCHBOARD__WEB__DEMO_DEPLOYMENT_ID", deployment),
+            ("SWITCHBOARD__WEB__DIST_DIR", dist.to_str().unwrap()),
+            ("SWITCHBOARD__KNOWLEDGE__WORKERS", "0"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let key = owner["api_key"].as_str().unwrap();
+    let d: Value = client
+        .get(format!("{}/v1/deployments/{deployment}", server.url))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["agent_id"], demo["agent_id"]);
+    assert_eq!(d["allowed_origins"], serde_json::json!(["http://localhost:8080", "https://demo.example"]));
+    let docs: Value = client
+        .get(format!("{}/v1/collections/{}/documents?limit=100", server.url, demo["collection_id"].as_str().unwrap()))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(docs["documents"].as_array().unwrap().len(), files, "every sample document is queued");
+    let page = client.get(format!("{}/demo", server.url)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("data-deployment=\"{deployment}\"")), "{html}");
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    assert!(html.contains(&format!("<script nonce=\"{nonce}\" src=\"/widget.js\"")), "{html}");
+    let r = client
+        .post(format!("{}/widget/v1/deployments/{deployment}/sessions", server.url))
+        .header("origin", "https://demo.example")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "a visitor of the demo origin starts a session");
+}

@@ -136,16 +136,42 @@ async fn every_json_operation_refuses_bad_bodies_with_problems() {
     })
     .await;
     let spec: Value = app.client.get(app.url("/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    // The widget's visitor API is called from a deployment's site with a visitor token.
+    let origin = "https://shop.example";
+    let agent: Value =
+        app.post("/v1/agents", &app.a.key, &json!({"name": "A", "collection_ids": []})).await.json().await.unwrap();
+    let body = json!({"name": "Site", "agent_id": agent["id"], "allowed_origins": [origin]});
+    let deployment: Value = app.post("/v1/deployments", &app.a.key, &body).await.json().await.unwrap();
+    let deployment = deployment["id"].as_str().unwrap().to_owned();
+    let session: Value = app
+        .client
+        .post(app.url(&format!("/widget/v1/deployments/{deployment}/sessions")))
+        .header("origin", origin)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let visitor = session["visitor_token"].as_str().unwrap().to_owned();
     let mut checked = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            if op.get("requestBody").is_none() {
-                continue;
+            if op["requestBody"]["content"].get("application/json").is_none() {
+                continue; // no body, or files only
             }
-            let concrete = path.replace("{id}", "00000000-0000-7000-8000-000000000000");
+            let widget = path.starts_with("/widget/");
+            let id = if widget { deployment.as_str() } else { "00000000-0000-7000-8000-000000000000" };
+            let concrete = path.replace("{id}", id);
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let send = |body: Vec<u8>, json: bool| {
-                let mut req = app.request(m.clone(), &concrete, &app.a.key).body(body);
+                let mut req = if widget {
+                    app.client.request(m.clone(), app.url(&concrete)).header("origin", origin).bearer_auth(&visitor)
+                } else {
+                    app.request(m.clone(), &concrete, &app.a.key)
+                }
+                .body(body);
                 if json {
                     req = req.header("content-type", "application/json");
                 }

@@ -101,6 +101,55 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, Fixture> {
     ] {
         map.insert(path, conversation_fixture(BTreeMap::from([("post", json!({}))])));
     }
+    map.insert("/v1/conversations/{id}/stream", conversation_fixture(BTreeMap::new()));
+    let deployment: Value = app
+        .post(
+            "/v1/deployments",
+            &app.a.key,
+            &json!({"name": "A's site", "agent_id": agent_id, "allowed_origins": [A_ORIGIN]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let deployment_id = deployment["id"].as_str().unwrap().to_owned();
+    let deployment_fixture = |bodies: BTreeMap<&'static str, Value>| Fixture { id: deployment_id.clone(), bodies };
+    map.insert(
+        "/v1/deployments/{id}",
+        deployment_fixture(BTreeMap::from([("patch", json!({"name": "renamed by B"}))])),
+    );
+    map.insert("/v1/deployments/{id}/rotate-secret", deployment_fixture(BTreeMap::new()));
+    map.insert("/v1/deployments/{id}/snippet", deployment_fixture(BTreeMap::new()));
+    map.insert("/widget/v1/deployments/{id}/config", deployment_fixture(BTreeMap::new()));
+    map.insert("/widget/v1/deployments/{id}/sessions", deployment_fixture(BTreeMap::from([("post", json!({}))])));
+    let session: Value = app
+        .client
+        .post(app.url(&format!("/widget/v1/deployments/{deployment_id}/sessions")))
+        .header("origin", A_ORIGIN)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4 A's file".to_vec()).file_name("a.pdf"));
+    let attachment: Value = app
+        .client
+        .post(app.url("/widget/v1/attachments"))
+        .header("origin", A_ORIGIN)
+        .bearer_auth(session["visitor_token"].as_str().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let attachment_id = attachment["id"].as_str().unwrap().to_owned();
+    map.insert("/v1/attachments/{id}", Fixture { id: attachment_id.clone(), bodies: BTreeMap::new() });
+    map.insert("/widget/v1/attachments/{id}", Fixture { id: attachment_id, bodies: BTreeMap::new() });
     // After `run_jobs`: the crawl stays queued (and `.invalid` never resolves anyway).
     let crawl: Value = app
         .post(
@@ -118,13 +167,40 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, Fixture> {
     map
 }
 
-/// What A sees at `path` (for paths that can be read).
+const A_ORIGIN: &str = "https://a.example";
+const B_ORIGIN: &str = "https://b.example";
+
+/// What A sees at `path` (for paths that can be read; a live stream is not read).
 async fn snapshot(app: &TestApp, path: &str) -> Option<String> {
     let r = app.get(path, &app.a.key).await;
-    if r.status() != 200 {
+    let streaming = r.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if r.status() != 200 || streaming {
         return None;
     }
     Some(r.text().await.unwrap())
+}
+
+/// B's visitor: a visitor token of B's own deployment, from B's allowed origin.
+async fn b_visitor(app: &TestApp, b: &Tenant) -> Vec<(&'static str, reqwest::header::HeaderMap)> {
+    let agent: Value =
+        app.post("/v1/agents", &b.key, &json!({"name": "B's agent", "collection_ids": []})).await.json().await.unwrap();
+    let body = json!({"name": "B's site", "agent_id": agent["id"], "allowed_origins": [B_ORIGIN]});
+    let deployment: Value = app.post("/v1/deployments", &b.key, &body).await.json().await.unwrap();
+    let session: Value = app
+        .client
+        .post(app.url(&format!("/widget/v1/deployments/{}/sessions", deployment["id"].as_str().unwrap())))
+        .header("origin", B_ORIGIN)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", B_ORIGIN.parse().unwrap());
+    headers.insert("authorization", format!("Bearer {}", session["visitor_token"].as_str().unwrap()).parse().unwrap());
+    vec![("tenant B visitor", headers)]
 }
 
 async fn spec(app: &TestApp) -> Value {
@@ -157,6 +233,7 @@ async fn another_tenant_gets_404_on_every_route_that_takes_an_id() {
     let fixtures = fixtures(app).await;
     let spec = spec(app).await;
     let creds = b_credentials(app, &b).await;
+    let visitor = b_visitor(app, &b).await;
     let mut checked = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {
         if !path.contains("{id}") {
@@ -166,7 +243,14 @@ async fn another_tenant_gets_404_on_every_route_that_takes_an_id() {
         let concrete = path.replace("{id}", &fixture.id).replace("{version}", "1");
         for method in item.as_object().unwrap().keys() {
             let before = snapshot(app, &concrete).await;
-            for (who, headers) in &creds {
+            // The visitor API is reached with a visitor's token from its site; a
+            // deployment's public paths refuse other sites' pages with 403.
+            let (creds, refused) = match path.strip_prefix("/widget/") {
+                Some(rest) if rest.starts_with("v1/deployments/") => (&visitor, 403),
+                Some(_) => (&visitor, 404),
+                None => (&creds, 404),
+            };
+            for (who, headers) in creds {
                 let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
                 let mut req = app.client.request(m, app.url(&concrete)).headers(headers.clone());
                 if let Some(body) = fixture.bodies.get(method.as_str()) {
@@ -175,7 +259,7 @@ async fn another_tenant_gets_404_on_every_route_that_takes_an_id() {
                 let r = req.send().await.unwrap();
                 let status = r.status().as_u16();
                 let text = r.text().await.unwrap();
-                assert_eq!(status, 404, "{who}: {method} {path} -> {status} {text}");
+                assert_eq!(status, refused, "{who}: {method} {path} -> {status} {text}");
                 assert!(!text.contains(&fixture.id) || text.contains("no such object"), "{who} saw A's data: {text}");
                 checked += 1;
             }

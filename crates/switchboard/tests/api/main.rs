@@ -19,3 +19,4 @@ mod knowledge;
 mod pagination;
 mod rate_limit;
 mod roles;
+mod widget;
