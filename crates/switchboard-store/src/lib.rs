@@ -21,6 +21,7 @@ mod postgres;
 mod search;
 mod shared;
 mod sqlite;
+mod vector_index;
 mod widget;
 
 use std::sync::Arc;

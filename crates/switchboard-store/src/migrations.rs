@@ -37,6 +37,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (4, "web crawls", include_str!("../migrations/sqlite/0004_crawl.sql")),
     (5, "agents and conversations", include_str!("../migrations/sqlite/0005_conversations.sql")),
     (6, "deployments and the widget", include_str!("../migrations/sqlite/0006_widget.sql")),
+    (7, "vector index stamps", include_str!("../migrations/sqlite/0007_vector_stamps.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
@@ -46,6 +47,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (4, "web crawls", include_str!("../migrations/postgres/0004_crawl.sql")),
     (5, "agents and conversations", include_str!("../migrations/postgres/0005_conversations.sql")),
     (6, "deployments and the widget", include_str!("../migrations/postgres/0006_widget.sql")),
+    (7, "vector index stamps (SQLite only)", include_str!("../migrations/postgres/0007_vector_stamps.sql")),
 ]);
 
 pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {

@@ -17,6 +17,7 @@ use crate::changes::*;
 use crate::conversations::*;
 use crate::crawl_model::*;
 use crate::model::*;
+use crate::vector_index::VectorIndex;
 use crate::widget::*;
 use crate::{Backend, Result, Store, StoreError, search};
 
@@ -43,6 +44,7 @@ impl FromStr for SqliteDurability {
 pub struct SqliteStore {
     pool: SqlitePool,
     changes: Changes,
+    vectors: VectorIndex,
 }
 
 impl SqliteStore {
@@ -66,7 +68,7 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        let store = Self { pool, changes: Changes::default() };
+        let store = Self { pool, changes: Changes::default(), vectors: VectorIndex::default() };
         // Refuse to run with weaker durability than was asked for (a file on a
         // filesystem without WAL support would silently fall back).
         let (mode, sync) = store.durability_report().await?;
@@ -167,12 +169,50 @@ impl SqliteStore {
         Ok(found.iter().map(rows::hit).collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Exact nearest neighbours over the stored vectors of the live chunks.
+    /// Exact nearest neighbours: live chunks through the in-process index
+    /// (`vector_index`), a pinned snapshot by a scan of its stored vectors.
     async fn search_vector_backend(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>> {
-        use sqlx::Row;
         if scope.collection_ids.is_empty() {
             return Ok(Vec::new());
         }
+        if scope.pinned_to.is_some() {
+            return self.scan_vectors(t, scope, embedding).await;
+        }
+        let nearest = self
+            .vectors
+            .nearest(&self.pool, t.org_id(), &scope.collection_ids, embedding, scope.limit as usize)
+            .await?;
+        if nearest.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The rows of the hits, read with the same tenant and liveness filter:
+        // a chunk replaced or deleted since the index loaded is dropped.
+        let sql = format!(
+            "SELECT {HIT}, 0.0 AS score, c.rowid AS rowid FROM {LIVE} WHERE c.org_id = $1 AND c.rowid IN ({})",
+            search::placeholders(2, nearest.len()),
+            HIT = search::HIT_COLUMNS,
+            LIVE = search::LIVE_CHUNKS
+        );
+        let mut q = sqlx::query(&sql).bind(t.org_id());
+        for (_, rowid) in &nearest {
+            q = q.bind(rowid);
+        }
+        let found = q.fetch_all(&self.pool).await?;
+        let mut by_rowid = std::collections::HashMap::with_capacity(found.len());
+        for row in &found {
+            use sqlx::Row;
+            by_rowid.insert(row.try_get::<i64, _>("rowid")?, row);
+        }
+        nearest
+            .iter()
+            .filter_map(|(score, rowid)| by_rowid.get(rowid).map(|row| (*score, *row)))
+            .map(|(score, row)| Ok(ChunkHit { score, ..rows::hit(row)? }))
+            .collect()
+    }
+
+    /// Nearest neighbours by reading every stored vector of the scope.
+    async fn scan_vectors(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>> {
+        use sqlx::Row;
         let sql = format!(
             "SELECT {HIT}, 0.0 AS score, c.embedding FROM {LIVE} \
              WHERE c.org_id = $1 AND c.embedding IS NOT NULL AND c.collection_id IN ({})",
