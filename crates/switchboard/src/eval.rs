@@ -261,6 +261,18 @@ async fn retrieval(args: RetrievalArgs) -> anyhow::Result<()> {
         );
     }
     let ingest_secs = started.elapsed().as_secs_f64();
+    // Where ingestion time went, summed over the documents ingested now (not the unchanged ones).
+    let ingested: Vec<_> = reports.iter().filter(|r| r.status == "ready").collect();
+    let ingest = serde_json::json!({
+        "documents": ingested.len(),
+        "chunks": ingested.iter().map(|r| r.chunks).sum::<i64>(),
+        "secs": ingest_secs,
+        "workers": workers,
+        "parse_ms": ingested.iter().map(|r| r.parse_ms).sum::<f64>(),
+        "embed_ms": ingested.iter().map(|r| r.embed_ms).sum::<f64>(),
+        "publish_ms": ingested.iter().map(|r| r.publish_ms).sum::<f64>(),
+        "document_ms": ingested.iter().map(|r| r.total_ms).sum::<f64>(),
+    });
     let doc_of: HashMap<String, String> =
         reports.into_iter().filter_map(|r| r.document_id.map(|id| (id, r.name))).collect();
     let extra = collection_size(&state, &t, &collection.id).await?.0.saturating_sub(doc_of.len());
@@ -326,6 +338,7 @@ async fn retrieval(args: RetrievalArgs) -> anyhow::Result<()> {
             "depth": depth,
             "weights": {"bm25": weights.bm25, "dense": weights.dense},
             "ingest_secs": ingest_secs,
+            "ingest": ingest,
             "search_secs": search_secs,
             "results": rows,
             "queries": per_query,

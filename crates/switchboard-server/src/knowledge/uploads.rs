@@ -63,8 +63,17 @@ pub fn file_version(
     })
 }
 
-/// A titled text (Markdown) as the next version of `source_key`.
+/// A titled text (Markdown) as the next version of `source_key`. The title
+/// becomes the text's top heading (unless it starts with one), so it heads
+/// every chunk's path: it is searched with the words and embedded with them,
+/// and a citation shows it.
 pub fn text_version(source_key: String, title: &str, text: String) -> NewDocumentVersion {
+    let title_line = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = if title_line.is_empty() || text.trim_start().starts_with("# ") {
+        text
+    } else {
+        format!("# {title_line}\n\n{text}")
+    };
     NewDocumentVersion {
         source_key,
         source_kind: "text".into(),
@@ -73,5 +82,24 @@ pub fn text_version(source_key: String, title: &str, text: String) -> NewDocumen
         content_hash: sha256_hex(text.as_bytes()),
         media_type: Some("text/markdown".into()),
         content: text.into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_titled_text_is_headed_by_its_title_once() {
+        let v = text_version("text:Returns".into(), "Returns  policy\n(EU)", "You have 30 days.".into());
+        assert_eq!(String::from_utf8(v.content).unwrap(), "# Returns policy (EU)\n\nYou have 30 days.");
+        let headed = text_version("text:Returns".into(), "Returns", "# Refunds\n\nWithin 14 days.".into());
+        assert_eq!(String::from_utf8(headed.content).unwrap(), "# Refunds\n\nWithin 14 days.");
+        // The hash is of what is indexed, so a changed title is a new version.
+        let renamed = text_version("text:Returns".into(), "Returns (EU)", "You have 30 days.".into());
+        assert_ne!(
+            renamed.content_hash,
+            text_version("text:Returns".into(), "Returns", "You have 30 days.".into()).content_hash
+        );
     }
 }

@@ -227,7 +227,8 @@ async fn eval_retrieval_reports_each_mode_per_split_and_eval_latency_times_them(
     assert_eq!(row("test", "hybrid")["queries"], 3);
     // Word matches rank first for full text; meaning matches rank first for vectors and the fusion.
     assert_eq!(row("dev", "bm25")["recall_1"], 1.0, "{report}");
-    assert_eq!(row("test", "dense")["mrr_10"], 1.0, "{report}");
+    let mrr = |split: &str, mode: &str| row(split, mode)["mrr_10"].as_f64().unwrap();
+    assert!(mrr("test", "dense") > mrr("test", "bm25") + 0.2, "paraphrases are found by meaning: {report}");
     assert_eq!(row("test", "hybrid")["recall_10"], 1.0, "{report}");
     // Per-query rankings are dataset ids; q4 has two relevant documents of different grades.
     let q4 = report["queries"].as_array().unwrap().iter().find(|q| q["query"] == "q4" && q["mode"] == "dense").unwrap();
