@@ -31,6 +31,8 @@ pub struct AppState {
     pub egress: switchboard_egress::Client,
     /// Live conversation events for the streams (fed by the store's change announcements).
     pub hub: Arc<Hub>,
+    /// Each agent version's intent index (example phrases embedded once).
+    pub intents: Arc<crate::conversation::intents::IntentCache>,
     /// Encrypts the secrets we must read back (deployments' identity secrets).
     pub sealer: Arc<Sealer>,
     /// Turns true when shutdown starts: workers stop claiming and long-lived
@@ -54,6 +56,7 @@ impl AppState {
             jobs_changed: Arc::new(Notify::new()),
             egress: crate::knowledge::crawl::egress_client(&settings.knowledge.crawl)?,
             hub: Arc::new(Hub::default()),
+            intents: Arc::new(Default::default()),
             sealer: Arc::new(Sealer::from_settings(&settings)?),
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
             settings: Arc::new(settings),

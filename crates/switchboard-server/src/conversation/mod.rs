@@ -4,5 +4,6 @@
 
 pub mod agent;
 pub mod extractive;
+pub mod intents;
 pub mod phrases;
 pub mod pipeline;

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use super::agent::{AgentConfig, Mode};
 use super::extractive::{self, Passage};
+use super::intents::IntentVerdict;
 use super::phrases::{Phrase, say};
 use crate::error::{ApiError, ApiResult};
 use crate::knowledge::embedding;
@@ -89,7 +90,10 @@ pub struct RouteVerdict {
     pub wants_human: bool,
     pub small_talk: Option<String>,
     pub blocked_topic: Option<String>,
+    /// The intent recognised from the agent's example phrases (decides the autonomy).
     pub intent: Option<String>,
+    /// Why: the nearest example and its similarity.
+    pub intent_match: Option<IntentVerdict>,
     /// The prompt-injection detector's verdict on the message, when it fired.
     pub injection: Option<InjectionVerdict>,
     /// The query retrieval ran (the message, or it rewritten with history).
@@ -214,6 +218,10 @@ pub async fn run_turn(
     let stage = Instant::now();
     let history = store.recent_messages(t, conversation_id, 8).await?;
     let mut route = route(&config, &redacted.text, &history);
+    if route.decides_alone() {
+        route.intent_match = recognise_intent(state, &version.id, &config, &redacted.text).await;
+        route.intent = route.intent_match.as_ref().map(|m| m.name.clone());
+    }
     if conversation.language.as_deref() != Some(route.language.as_str()) {
         store.set_conversation_language(t, conversation_id, &route.language).await?;
     }
@@ -410,7 +418,42 @@ fn route(config: &AgentConfig, text: &str, _history: &[Message]) -> RouteVerdict
         .find(|topic| topic.keywords.iter().any(|k| contains_word(&folded, &switchboard_route::fold(k))))
         .map(|topic| topic.name.clone());
     let injection = injection_verdict(text);
-    RouteVerdict { language, wants_human, small_talk, blocked_topic, intent: None, injection, query: None }
+    RouteVerdict {
+        language,
+        wants_human,
+        small_talk,
+        blocked_topic,
+        intent: None,
+        intent_match: None,
+        injection,
+        query: None,
+    }
+}
+
+impl RouteVerdict {
+    /// Nothing the rules found settles the message (no injection, blocked
+    /// topic, request for a person or small talk): what it is about decides.
+    fn decides_alone(&self) -> bool {
+        self.injection.is_none() && self.blocked_topic.is_none() && !self.wants_human && self.small_talk.is_none()
+    }
+}
+
+/// The agent's intent for the message, when it has intents and the model is
+/// loaded. A failure only costs the intent (the default autonomy applies).
+async fn recognise_intent(
+    state: &AppState,
+    version_id: &str,
+    config: &AgentConfig,
+    text: &str,
+) -> Option<IntentVerdict> {
+    let embedder = state.embedder.as_ref().filter(|_| !config.intents.is_empty())?;
+    match state.intents.classify(embedder, version_id, config, text).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "intent recognition failed; the default autonomy applies");
+            None
+        }
+    }
 }
 
 fn contains_word(haystack: &str, needle: &str) -> bool {

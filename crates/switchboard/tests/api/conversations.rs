@@ -165,6 +165,62 @@ async fn answers_come_from_the_knowledge_with_citations_and_unknowns_abstain() {
 }
 
 #[tokio::test]
+async fn intents_recognised_from_examples_decide_each_topics_autonomy() {
+    let app = spawn_app().await;
+    let kb = collection_with(&app, &[("Returns policy", RETURNS_MD), ("Shipping", SHIPPING_MD)]).await;
+    let agent_id = agent(
+        &app,
+        json!({"name": "Helper", "collection_ids": [kb],
+            "intents": [
+                {"name": "returns", "examples": ["I want to return an item", "how do I send something back",
+                    "can I get a refund for my order", "how many days do I have to return it"]},
+                {"name": "legal", "examples": ["I am going to sue you", "my lawyer will contact you",
+                    "I will take legal action against your company"]},
+                {"name": "shipping", "examples": ["how long does delivery take", "when will my parcel arrive",
+                    "how fast is shipping"]}],
+            "autonomy": {"topics": {"returns": "draft", "legal": "human_only"}}}),
+    )
+    .await;
+
+    // human_only: handed over at once, without an answer.
+    let c = conversation(&app, &agent_id).await;
+    let turn = say(&app, &c, "My lawyer is going to sue your company over this").await;
+    assert_eq!(turn["outcome"], "escalated", "{turn}");
+    assert_eq!(turn["status"], "pending_human");
+    assert_eq!(turn["reply"]["citations"], json!([]), "no answer is attempted: {turn}");
+    let stored = messages(&app, &c).await;
+    assert_eq!(stored[1]["details"]["route"]["intent"], "legal", "{}", stored[1]);
+    assert!(stored[1]["details"]["route"]["intent_match"]["similarity"].as_f64().unwrap() >= 0.645);
+
+    // draft: the answer is written but held for a person; the customer is told so.
+    let c = conversation(&app, &agent_id).await;
+    let turn = say(&app, &c, "How many days do I have to return an item in the EU?").await;
+    assert_eq!(turn["outcome"], "escalated", "{turn}");
+    assert!(!turn["reply"]["text"].as_str().unwrap().contains("30 days"), "held, not shown: {turn}");
+    let stored = messages(&app, &c).await;
+    assert_eq!(stored[1]["details"]["route"]["intent"], "returns", "{}", stored[1]);
+    assert!(stored[1]["details"]["draft"].as_str().unwrap().contains("30 days"), "the draft waits: {}", stored[1]);
+
+    // auto (not listed): answered as usual.
+    let c = conversation(&app, &agent_id).await;
+    let turn = say(&app, &c, "How fast is express delivery?").await;
+    assert_eq!(turn["outcome"], "answered", "{turn}");
+    assert_eq!(messages(&app, &c).await[1]["details"]["route"]["intent"], "shipping");
+
+    // Out of scope: no intent, the default autonomy (auto).
+    let c = conversation(&app, &agent_id).await;
+    say(&app, &c, "Do you sell gift cards for birthdays?").await;
+    let stored = messages(&app, &c).await;
+    assert!(stored[1]["details"]["route"]["intent"].is_null(), "{}", stored[1]);
+    assert_ne!(stored[1]["outcome"], "escalated", "{}", stored[1]);
+
+    // The threshold is the agent's to set, within 0 to 1.
+    let r =
+        app.post("/v1/agents", &app.a.key, &json!({"name": "x", "collection_ids": [], "intent_threshold": 1.5})).await;
+    assert_problem(r, 422, "invalid-request").await;
+}
+
+#[tokio::test]
 async fn small_talk_is_answered_without_retrieval() {
     let app = spawn_app().await;
     let kb = collection_with(&app, &[("Returns policy", RETURNS_MD)]).await;
