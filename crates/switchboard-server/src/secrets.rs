@@ -1,5 +1,6 @@
 //! Secrets we must be able to read back (a deployment's identity secret, which
-//! checks visitors' identity hashes), kept encrypted at rest.
+//! checks visitors' identity hashes; a tenant's own secrets, such as its LLM
+//! provider's API key), kept encrypted at rest.
 //!
 //! XChaCha20-Poly1305 with a 256-bit key: random 192-bit nonces are safe to
 //! draw for every seal, and the tag makes a tampered or swapped value fail to
@@ -21,6 +22,7 @@ use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::settings::Settings;
 
@@ -73,6 +75,43 @@ impl Sealer {
             .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: context.as_bytes() })
             .map_err(|_| anyhow::anyhow!("a sealed value did not open: wrong key, wrong context or tampered"))
     }
+}
+
+/// The context a tenant secret's value is bound to: its row.
+fn tenant_secret_context(id: &str) -> String {
+    format!("tenant-secret:{id}")
+}
+
+impl Sealer {
+    /// Seals a tenant secret's value for the row `id`.
+    pub fn seal_tenant_secret(&self, id: &str, value: &SecretString) -> Vec<u8> {
+        self.seal(value.expose_secret().as_bytes(), &tenant_secret_context(id))
+    }
+
+    /// Opens the value of the tenant secret `id`; it stays wrapped so it never prints.
+    pub fn open_tenant_secret(&self, id: &str, sealed: &[u8]) -> anyhow::Result<SecretString> {
+        let bytes = self.open(sealed, &tenant_secret_context(id))?;
+        let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("a tenant secret is not UTF-8"))?;
+        Ok(SecretString::from(text))
+    }
+}
+
+/// The value of the tenant's secret named `name`, opened for use; `None` when
+/// there is no such secret (it was deleted after a configuration named it).
+pub async fn tenant_secret(
+    store: &dyn switchboard_store::Store,
+    sealer: &Sealer,
+    t: &switchboard_store::Tenant,
+    name: &str,
+) -> anyhow::Result<Option<SecretString>> {
+    let Some(secret) = store.find_secret_by_name(t, name).await? else { return Ok(None) };
+    let sealed = match store.sealed_secret(t, &secret.id).await {
+        Ok(sealed) => sealed,
+        // Deleted between the two reads.
+        Err(switchboard_store::StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some(sealer.open_tenant_secret(&secret.id, &sealed)?))
 }
 
 pub fn key_file(settings: &Settings) -> PathBuf {
@@ -135,6 +174,15 @@ mod tests {
         *tampered.last_mut().unwrap() ^= 1;
         assert!(sealer.open(&tampered, "deployment:a").is_err());
         assert_ne!(sealer.seal(b"x", "c"), sealer.seal(b"x", "c"), "fresh nonce every time");
+    }
+
+    #[test]
+    fn tenant_secrets_are_bound_to_their_row() {
+        let sealer = Sealer::from_key(&[7; 32]);
+        let sealed = sealer.seal_tenant_secret("a", &SecretString::from("sk-live"));
+        assert_eq!(sealer.open_tenant_secret("a", &sealed).unwrap().expose_secret(), "sk-live");
+        assert!(sealer.open_tenant_secret("b", &sealed).is_err());
+        assert!(sealer.open(&sealed, "deployment:a").is_err(), "not a deployment's secret either");
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod migrations;
 pub mod model;
 mod postgres;
 mod search;
+mod secrets;
 mod shared;
 mod sqlite;
 mod vector_index;
@@ -34,6 +35,7 @@ pub use crawl_model::*;
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PgStore;
+pub use secrets::{NewTenantSecret, SecretStore, TenantSecret};
 pub use sqlite::{SqliteDurability, SqliteStore};
 pub use widget::*;
 
@@ -47,7 +49,7 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: ConversationStore + WidgetStore + Send + Sync + 'static {
+pub trait Store: ConversationStore + WidgetStore + SecretStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Cheap round trip to the database, for readiness.

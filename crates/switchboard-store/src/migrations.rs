@@ -38,6 +38,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (5, "agents and conversations", include_str!("../migrations/sqlite/0005_conversations.sql")),
     (6, "deployments and the widget", include_str!("../migrations/sqlite/0006_widget.sql")),
     (7, "vector index stamps", include_str!("../migrations/sqlite/0007_vector_stamps.sql")),
+    (8, "tenant secrets", include_str!("../migrations/sqlite/0008_secrets.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
@@ -48,6 +49,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (5, "agents and conversations", include_str!("../migrations/postgres/0005_conversations.sql")),
     (6, "deployments and the widget", include_str!("../migrations/postgres/0006_widget.sql")),
     (7, "vector index stamps (SQLite only)", include_str!("../migrations/postgres/0007_vector_stamps.sql")),
+    (8, "tenant secrets", include_str!("../migrations/postgres/0008_secrets.sql")),
 ]);
 
 pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {

@@ -17,6 +17,8 @@ pub enum Permission {
     ManageBilling,
     /// Read the audit log.
     ReadAudit,
+    /// Add, list and delete the organization's secrets (never their values).
+    ManageSecrets,
 }
 
 impl Permission {
@@ -25,7 +27,7 @@ impl Permission {
         match self {
             Read => true,
             Converse => matches!(role, Role::Owner | Role::Admin | Role::Agent),
-            Write | ManageTeam | ManageBilling | ReadAudit => matches!(role, Role::Owner | Role::Admin),
+            Write | ManageTeam | ManageBilling | ReadAudit | ManageSecrets => matches!(role, Role::Owner | Role::Admin),
         }
     }
 
@@ -33,7 +35,9 @@ impl Permission {
         match self {
             Permission::Read => Scope::Read,
             Permission::Converse | Permission::Write => Scope::Write,
-            Permission::ManageTeam | Permission::ManageBilling | Permission::ReadAudit => Scope::Admin,
+            Permission::ManageTeam | Permission::ManageBilling | Permission::ReadAudit | Permission::ManageSecrets => {
+                Scope::Admin
+            }
         }
     }
 
@@ -45,6 +49,7 @@ impl Permission {
             Permission::ManageTeam => "manage members and API keys",
             Permission::ManageBilling => "change billing or organization settings",
             Permission::ReadAudit => "read the audit log",
+            Permission::ManageSecrets => "manage the organization's secrets",
         }
     }
 }

@@ -41,6 +41,136 @@ pub struct AgentConfig {
     pub autonomy: Autonomy,
     #[serde(default)]
     pub knowledge: KnowledgePolicy,
+    /// The model that writes answers. Without it the built-in extractive answerer serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmSettings>,
+}
+
+/// An OpenAI-compatible Chat Completions endpoint and how to use it, with an
+/// optional fallback endpoint and a prompt token budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    /// `openai`: any OpenAI-compatible Chat Completions server (OpenAI, Azure's
+    /// v1 API, OpenRouter, Ollama, vLLM, llama.cpp).
+    #[serde(default = "openai")]
+    pub provider: String,
+    /// Scheme, host and path prefix, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// The name of the organization's secret holding the API key (see
+    /// `/v1/secrets`); none for a server that needs no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_secret: Option<String>,
+    /// 0 to 2; the provider's default when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    /// The most tokens a reply may have (default 1024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Asked when the primary endpoint fails (after its retries) or its circuit is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<LlmEndpoint>,
+    /// The most prompt tokens a turn may send (instructions, retrieved chunks
+    /// and history); older history goes first, then the lowest-ranked chunks.
+    /// Default: the model's context window when known, else 8000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_budget: Option<u32>,
+}
+
+/// One endpoint (the fallback's fields are the primary's, without a fallback of its own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LlmEndpoint {
+    #[serde(default = "openai")]
+    pub provider: String,
+    pub base_url: String,
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+fn openai() -> String {
+    "openai".into()
+}
+
+impl LlmSettings {
+    /// The primary endpoint.
+    pub fn primary(&self) -> LlmEndpoint {
+        LlmEndpoint {
+            provider: self.provider.clone(),
+            base_url: self.base_url.clone(),
+            model: self.model.clone(),
+            api_key_secret: self.api_key_secret.clone(),
+            temperature: self.temperature,
+            max_tokens: self.max_tokens,
+        }
+    }
+
+    /// The secrets the settings name, primary first.
+    pub fn secret_names(&self) -> Vec<&str> {
+        let fallback = self.fallback.as_ref().and_then(|f| f.api_key_secret.as_deref());
+        self.api_key_secret.as_deref().into_iter().chain(fallback).collect()
+    }
+
+    fn validate(mut self) -> Result<Self, ApiError> {
+        let primary = self.primary().validate("llm")?;
+        (self.base_url, self.model) = (primary.base_url, primary.model);
+        self.fallback = self.fallback.map(|f| f.validate("llm.fallback")).transpose()?;
+        if let Some(budget) = self.token_budget
+            && !(500..=2_000_000).contains(&budget)
+        {
+            return Err(ApiError::invalid("`llm.token_budget` must be 500 to 2000000"));
+        }
+        Ok(self)
+    }
+}
+
+impl LlmEndpoint {
+    fn validate(mut self, at: &str) -> Result<Self, ApiError> {
+        if self.provider != "openai" {
+            return Err(ApiError::invalid(format!("`{at}.provider` must be openai (any OpenAI-compatible server)")));
+        }
+        self.base_url = self.base_url.trim().trim_end_matches('/').to_owned();
+        let url_ok = self.base_url.len() <= 2048
+            && url::Url::parse(&self.base_url).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.username().is_empty()
+                    && u.password().is_none()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            });
+        if !url_ok {
+            return Err(ApiError::invalid(format!(
+                "`{at}.base_url` must be an http(s) URL without credentials, query or fragment"
+            )));
+        }
+        self.model = self.model.trim().to_owned();
+        if self.model.is_empty() || self.model.len() > 200 || self.model.chars().any(char::is_control) {
+            return Err(ApiError::invalid(format!("`{at}.model` must be 1 to 200 characters")));
+        }
+        if let Some(name) = &self.api_key_secret
+            && !crate::routes::secrets::is_secret_name(name)
+        {
+            return Err(ApiError::invalid(format!("`{at}.api_key_secret` must be the name of a secret")));
+        }
+        if let Some(t) = self.temperature
+            && !(0.0..=2.0).contains(&t)
+        {
+            return Err(ApiError::invalid(format!("`{at}.temperature` must be 0 to 2")));
+        }
+        if let Some(n) = self.max_tokens
+            && !(1..=100_000).contains(&n)
+        {
+            return Err(ApiError::invalid(format!("`{at}.max_tokens` must be 1 to 100000")));
+        }
+        Ok(self)
+    }
 }
 
 /// Which language replies are written in.
@@ -270,6 +400,7 @@ impl AgentConfig {
         if !(1..=20).contains(&self.knowledge.top_k) {
             return Err(ApiError::invalid("`knowledge.top_k` must be 1 to 20"));
         }
+        self.llm = self.llm.map(LlmSettings::validate).transpose()?;
         Ok(self)
     }
 

@@ -90,6 +90,10 @@ pub struct UpdateAgent {
     pub intents: Option<Vec<agent::Intent>>,
     pub autonomy: Option<agent::Autonomy>,
     pub knowledge: Option<agent::KnowledgePolicy>,
+    /// Omit to keep; null to go back to the extractive answerer.
+    #[serde(default, with = "super::org::double_option")]
+    #[schema(value_type = Option<agent::LlmSettings>)]
+    pub llm: Option<Option<agent::LlmSettings>>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -155,6 +159,16 @@ async fn check_collections(state: &AppState, p: &Principal, config: &AgentConfig
     Ok(())
 }
 
+/// Every secret the LLM settings name must exist (its value is not read here).
+async fn check_secrets(state: &AppState, p: &Principal, config: &AgentConfig) -> ApiResult<()> {
+    for name in config.llm.iter().flat_map(|llm| llm.secret_names()) {
+        if state.store.find_secret_by_name(&p.tenant, name).await?.is_none() {
+            return Err(ApiError::invalid(format!("no secret named `{name}` (add it with POST /v1/secrets)")));
+        }
+    }
+    Ok(())
+}
+
 /// Lists agents.
 #[utoipa::path(get, path = "/v1/agents", tag = "agents", params(ListParams),
     responses((status = 200, body = AgentList)))]
@@ -183,6 +197,7 @@ async fn create_agent(
     p.require(Permission::Write)?;
     let config = body.validate()?;
     check_collections(&state, &p, &config).await?;
+    check_secrets(&state, &p, &config).await?;
     let stored = serde_json::to_value(&config).map_err(anyhow::Error::from)?;
     let (agent, version) =
         state.store.create_agent(&p.tenant, &p.audit(), &config.name, &stored, &config.collection_ids).await?;
@@ -218,9 +233,22 @@ async fn update_agent(
     macro_rules! take {
         ($($field:ident),*) => { $(if let Some(v) = body.$field { config.$field = v; })* };
     }
-    take!(name, collection_ids, persona, instructions, language, guardrails, escalation, intents, autonomy, knowledge);
+    take!(
+        name,
+        collection_ids,
+        persona,
+        instructions,
+        language,
+        guardrails,
+        escalation,
+        intents,
+        autonomy,
+        knowledge,
+        llm
+    );
     let config = config.validate()?;
     check_collections(&state, &p, &config).await?;
+    check_secrets(&state, &p, &config).await?;
     let stored = serde_json::to_value(&config).map_err(anyhow::Error::from)?;
     if stored == latest.config {
         return Err(ApiError::conflict("nothing changed: the newest version already has this configuration"));

@@ -18,6 +18,7 @@ mod members;
 mod org;
 mod progress;
 pub mod search;
+pub(crate) mod secrets;
 mod session;
 mod stats;
 
@@ -39,7 +40,7 @@ use crate::state::AppState;
     components(schemas(crate::error::Problem)),
     tags(
         (name = "auth", description = "Dashboard login and the caller's identity"),
-        (name = "organization", description = "The organization, billing settings and audit log"),
+        (name = "organization", description = "The organization, billing settings, secrets and audit log"),
         (name = "team", description = "Members and API keys"),
         (name = "knowledge", description = "Collections of documents agents answer from"),
         (name = "agents", description = "Agents and their versions: release, rollback, diff"),
@@ -162,6 +163,7 @@ pub fn all(settings: &crate::settings::Settings) -> Routes {
         .merge(live::router())
         .merge(deployments::router())
         .merge(stats::router())
+        .merge(secrets::router())
         .routes(routes!(openapi_json))
         .split_for_parts();
     let (widget, widget_spec) = OpenApiRouter::<AppState>::new()

@@ -97,7 +97,7 @@ async fn update_billing(
 }
 
 /// Distinguishes an absent field (keep) from an explicit null (clear).
-mod double_option {
+pub(crate) mod double_option {
     use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {

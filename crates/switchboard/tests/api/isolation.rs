@@ -25,6 +25,13 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, Fixture> {
         Fixture { id: user_id, bodies: BTreeMap::from([("patch", json!({"role": "admin"}))]) },
     );
     map.insert("/v1/api-keys/{id}", Fixture { id: key["id"].as_str().unwrap().to_owned(), bodies: BTreeMap::new() });
+    let secret: Value = app
+        .post("/v1/secrets", &app.a.key, &json!({"name": "a-llm-key", "value": "sk-A-only"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    map.insert("/v1/secrets/{id}", Fixture { id: secret["id"].as_str().unwrap().to_owned(), bodies: BTreeMap::new() });
     let collection: Value =
         app.post("/v1/collections", &app.a.key, &json!({"name": "A's FAQ"})).await.json().await.unwrap();
     let collection_id = collection["id"].as_str().unwrap().to_owned();

@@ -19,4 +19,5 @@ mod knowledge;
 mod pagination;
 mod rate_limit;
 mod roles;
+mod secrets;
 mod widget;

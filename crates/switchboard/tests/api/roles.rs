@@ -49,6 +49,8 @@ async fn each_role_can_do_exactly_what_the_matrix_says() {
             case(Method::GET, "/v1/org/billing", None, MANAGERS),
             case(Method::PATCH, "/v1/org/billing", Some(json!({"monthly_token_budget": 1000})), MANAGERS),
             case(Method::GET, "/v1/audit-log", None, MANAGERS),
+            case(Method::GET, "/v1/secrets", None, MANAGERS),
+            case(Method::POST, "/v1/secrets", Some(json!({"name": format!("key-{role}"), "value": "v"})), MANAGERS),
             case(Method::GET, "/v1/api-keys", None, MANAGERS),
             case(Method::GET, format!("/v1/api-keys/{spare}"), None, MANAGERS),
             case(Method::POST, "/v1/api-keys", Some(json!({"name": "x", "role": "analyst"})), MANAGERS),
