@@ -28,6 +28,44 @@ pub struct Settings {
     pub knowledge: KnowledgeSettings,
     pub web: WebSettings,
     pub secrets: SecretsSettings,
+    pub llm: LlmProviderSettings,
+}
+
+/// Calls to the agents' language models.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmProviderSettings {
+    /// Let agents' LLM endpoints be on loopback, private (RFC 1918), shared
+    /// (CGNAT) or unique-local addresses (a local Ollama or vLLM). Link-local
+    /// addresses (cloud metadata) stay refused.
+    pub allow_private_networks: bool,
+    /// Networks LLM endpoints may be on whatever their kind, in CIDR form.
+    pub allowed_networks: Vec<String>,
+    /// One turn's deadline for the model: retries and the fallback included.
+    pub turn_timeout_secs: u64,
+    /// Retries of a transient failure per endpoint (full-jitter backoff, never
+    /// sooner than `Retry-After`; quota errors and 400s are never retried).
+    pub max_retries: u32,
+}
+
+impl Default for LlmProviderSettings {
+    fn default() -> Self {
+        Self { allow_private_networks: false, allowed_networks: Vec::new(), turn_timeout_secs: 60, max_retries: 3 }
+    }
+}
+
+impl LlmProviderSettings {
+    /// The addresses LLM endpoints may be on.
+    pub fn address_policy(&self) -> anyhow::Result<switchboard_egress::AddressPolicy> {
+        let mut policy = switchboard_egress::AddressPolicy::public_only();
+        policy.allow_private_networks = self.allow_private_networks;
+        policy.allowed_networks = self
+            .allowed_networks
+            .iter()
+            .map(|n| n.parse().map_err(|e| anyhow::anyhow!("llm.allowed_networks: `{n}`: {e}")))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(policy)
+    }
 }
 
 /// The web apps (dashboard, widget, demo page) and the widget's visitor API.
@@ -265,6 +303,7 @@ impl Default for Settings {
             knowledge: KnowledgeSettings::default(),
             web: WebSettings::default(),
             secrets: SecretsSettings::default(),
+            llm: LlmProviderSettings::default(),
         }
     }
 }

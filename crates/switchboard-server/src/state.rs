@@ -35,6 +35,8 @@ pub struct AppState {
     pub intents: Arc<crate::conversation::intents::IntentCache>,
     /// Encrypts the secrets we must read back (deployments' identity secrets).
     pub sealer: Arc<Sealer>,
+    /// One circuit breaker per tenant and LLM endpoint, for the whole process.
+    pub llm_breakers: Arc<switchboard_llm::Breakers>,
     /// Turns true when shutdown starts: workers stop claiming and long-lived
     /// streams end, so the drain can finish (`subscribe` to watch it).
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
@@ -46,6 +48,7 @@ impl AppState {
     /// and tests all start here. Fails when the document parser cannot run.
     pub async fn new(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         crate::knowledge::extractor::Parser::from_settings(&settings.knowledge).check()?;
+        settings.llm.address_policy()?;
         Ok(Self {
             store,
             limiters: Arc::new(Limiters::new(&settings.rate_limit)),
@@ -58,6 +61,7 @@ impl AppState {
             hub: Arc::new(Hub::default()),
             intents: Arc::new(Default::default()),
             sealer: Arc::new(Sealer::from_settings(&settings)?),
+            llm_breakers: Arc::new(switchboard_llm::Breakers::new(switchboard_llm::BreakerConfig::standard())),
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
             settings: Arc::new(settings),
         })

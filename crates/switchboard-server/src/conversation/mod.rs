@@ -1,9 +1,10 @@
 //! The conversation engine: agents' configuration, the message pipeline
-//! (route -> retrieve -> act -> guard -> reply -> persist) and the built-in
-//! extractive answerer. Start reading at [`pipeline::run_turn`].
+//! (route -> retrieve -> act -> guard -> reply -> persist), the built-in
+//! extractive answerer and the language-model answerer. Start reading at [`pipeline::run_turn`].
 
 pub mod agent;
 pub mod extractive;
 pub mod intents;
+pub mod llm;
 pub mod phrases;
 pub mod pipeline;

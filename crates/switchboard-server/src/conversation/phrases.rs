@@ -14,6 +14,8 @@ pub enum Phrase {
     QuotedInEnglish,
     /// The answer is held for a person to approve.
     Drafted,
+    /// The language model could not answer (after retries and the fallback); a person is offered.
+    Unavailable,
 }
 
 /// The phrase in `lang` (ISO 639-1), English when the language is not one of ours.
@@ -72,6 +74,24 @@ pub fn say(phrase: Phrase, lang: &str) -> &'static str {
         (Drafted, "it") => "Grazie! Una persona del nostro team verificherà la risposta e le scriverà qui.",
         (Drafted, "nl") => "Bedankt! Een medewerker van ons team controleert het antwoord en reageert hier.",
         (Drafted, _) => "Thanks! A member of our team will check the answer and reply here.",
+        (Unavailable, "de") => {
+            "Ich kann Ihnen gerade leider nicht antworten. Soll ich Sie mit einer Person aus unserem Team verbinden?"
+        }
+        (Unavailable, "es") => {
+            "Lo siento, ahora mismo no puedo responderle. ¿Quiere que le ponga en contacto con una persona de nuestro equipo?"
+        }
+        (Unavailable, "fr") => {
+            "Désolé, je ne peux pas vous répondre pour le moment. Voulez-vous que je vous mette en relation avec une personne de notre équipe ?"
+        }
+        (Unavailable, "it") => {
+            "Mi dispiace, al momento non riesco a rispondere. Vuole che la metta in contatto con una persona del nostro team?"
+        }
+        (Unavailable, "nl") => {
+            "Sorry, ik kan u op dit moment niet antwoorden. Zal ik u doorverbinden met een medewerker van ons team?"
+        }
+        (Unavailable, _) => {
+            "I'm sorry, I can't answer right now. Would you like me to connect you with a member of our team?"
+        }
     }
 }
 
@@ -81,7 +101,7 @@ mod tests {
 
     #[test]
     fn every_phrase_exists_in_every_language() {
-        for phrase in [Phrase::Abstain, Phrase::Escalated, Phrase::Refused, Phrase::Drafted] {
+        for phrase in [Phrase::Abstain, Phrase::Escalated, Phrase::Refused, Phrase::Drafted, Phrase::Unavailable] {
             let english = say(phrase, "en");
             for lang in ["de", "es", "fr", "it", "nl"] {
                 assert_ne!(say(phrase, lang), english, "{phrase:?} in {lang}");

@@ -5,8 +5,9 @@
 //! owner    a person owns the conversation? stop: the AI never replies then
 //! route    language, "wants a human", small talk, blocked topics, intent -> autonomy
 //! retrieve hybrid search over the agent's knowledge; follow-ups rewritten with history
-//! act      the extractive answerer (or an LLM)
-//! guard    forbidden strings, PII in the reply, markdown made safe, confidence threshold
+//! act      the agent's LLM (see `llm.rs`), or the extractive answerer
+//! guard    canary and forbidden strings withhold, grounding drops unsupported
+//!          claims, PII in the reply, markdown made safe, confidence threshold
 //! reply    stream the text to the caller
 //! persist  the assistant message with citations, outcome, confidence, timings, verdicts
 //! ```
@@ -17,12 +18,14 @@
 use std::time::Instant;
 
 use serde::Serialize;
+use switchboard_guard::grounding::GroundingOptions;
 use switchboard_store::{Actor, Conversation, Message, MessageRole, NewMessage, Ownership, Store, Tenant, Transition};
 use tokio::sync::mpsc;
 
 use super::agent::{AgentConfig, Mode};
 use super::extractive::{self, Passage};
 use super::intents::IntentVerdict;
+use super::llm::{self, LlmFailure, LlmReply};
 use super::phrases::{Phrase, say};
 use crate::error::{ApiError, ApiResult};
 use crate::knowledge::embedding;
@@ -148,6 +151,13 @@ struct Draft {
     citations: Vec<Citation>,
     evidence: serde_json::Value,
     escalate: Option<String>,
+    /// `extractive` or `llm`.
+    answerer: &'static str,
+    /// The model that answered (a fallback's name when it served).
+    model: Option<String>,
+    usage: Usage,
+    /// Whether the caller already got the text as the model wrote it.
+    streamed: bool,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -261,10 +271,24 @@ pub async fn run_turn(
 
         // act
         let stage = Instant::now();
-        let answer = act_extractive(state, &query, &passages).await?;
-        timings.generate = ms(stage);
-        let mut draft = grounded_or_abstain(answer, &passages, min_confidence, &config, &lang);
-        if draft.outcome == Outcome::Answered && config.mode_for(route.intent.as_deref()) == Mode::Draft {
+        let mode = config.mode_for(route.intent.as_deref());
+        let mut draft = match &config.llm {
+            Some(settings) => {
+                // A draft waits for a person: nothing of it reaches the customer now.
+                let live = if mode == Mode::Auto { deltas.clone() } else { None };
+                let ask =
+                    llm::Ask { config: &config, llm: settings, lang: &lang, history: &history, passages: &passages };
+                let result = llm::act(state, t, ask, live).await;
+                timings.generate = ms(stage);
+                llm_draft(result, &passages, &config, &lang)
+            }
+            None => {
+                let answer = act_extractive(state, &query, &passages).await?;
+                timings.generate = ms(stage);
+                grounded_or_abstain(answer, &passages, min_confidence, &config, &lang)
+            }
+        };
+        if draft.outcome == Outcome::Answered && mode == Mode::Draft {
             draft.escalate = Some("the answer waits for a person's approval".into());
         }
         draft
@@ -280,7 +304,9 @@ pub async fn run_turn(
     // draft is stored for a person to approve.
     let held = draft.escalate.is_some() && draft.outcome == Outcome::Answered;
     let shown = if held { say(Phrase::Drafted, &lang).to_owned() } else { draft.text.clone() };
-    if let Some(tx) = deltas {
+    if let Some(tx) = deltas
+        && !draft.streamed
+    {
         stream_text(&tx, &shown).await;
     }
 
@@ -295,8 +321,9 @@ pub async fn run_turn(
         "guard": verdicts,
         "evidence": draft.evidence,
         "draft": held.then_some(&draft.text),
-        "answerer": "extractive",
-        "usage": Usage::default(),
+        "answerer": draft.answerer,
+        "model": draft.model,
+        "usage": draft.usage,
     });
     let reply = store
         .add_message(
@@ -339,7 +366,7 @@ pub async fn run_turn(
         outcome,
         confidence: draft.confidence,
         citations: draft.citations,
-        usage: Usage::default(),
+        usage: draft.usage,
         timings,
         status,
     })
@@ -354,6 +381,10 @@ impl Draft {
             citations: Vec::new(),
             evidence: serde_json::Value::Null,
             escalate: None,
+            answerer: "extractive",
+            model: None,
+            usage: Usage::default(),
+            streamed: false,
         }
     }
 
@@ -574,9 +605,9 @@ fn grounded_or_abstain(
             text: say(phrase, lang).to_owned(),
             outcome,
             confidence: answer.confidence,
-            citations: Vec::new(),
             evidence,
             escalate,
+            ..Draft::empty()
         };
     }
     let citations = answer
@@ -597,7 +628,86 @@ fn grounded_or_abstain(
         .collect();
     let lead = say(Phrase::QuotedInEnglish, lang);
     let text = if lead.is_empty() { answer.text } else { format!("{lead}\n\n{}", answer.text) };
-    Draft { text, outcome: Outcome::Answered, confidence: answer.confidence, citations, evidence, escalate: None }
+    Draft { text, outcome: Outcome::Answered, confidence: answer.confidence, citations, evidence, ..Draft::empty() }
+}
+
+/// No answer: said honestly with `phrase` (a person offered), or handed to
+/// the queue when the agent escalates instead of abstaining.
+fn abstain(config: &AgentConfig, lang: &str, phrase: Phrase, why: &str) -> Draft {
+    if config.escalation.on_abstain {
+        Draft::fixed(Phrase::Escalated, lang, Outcome::Escalated, Some(why.to_owned()))
+    } else {
+        Draft { text: say(phrase, lang).to_owned(), ..Draft::empty() }
+    }
+}
+
+/// The first words of a cited chunk, as the citation shows them.
+fn snippet(text: &str) -> String {
+    const MAX: usize = 240;
+    let text = text.trim();
+    if text.len() <= MAX {
+        return text.to_owned();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", text[..end].trim_end())
+}
+
+/// What the model wrote, made an answer: a leak withholds it; each claim is
+/// checked against the sources it cites and unsupported ones are dropped; an
+/// answer citing no source, or no reply at all, becomes an honest abstention.
+fn llm_draft(result: Result<LlmReply, LlmFailure>, passages: &[Passage], config: &AgentConfig, lang: &str) -> Draft {
+    let reply = match result {
+        Ok(reply) => reply,
+        Err(failure) => {
+            let evidence = serde_json::json!({"llm_failure": {"kind": failure.kind, "detail": failure.detail}});
+            let draft = abstain(config, lang, Phrase::Unavailable, "the language model could not answer");
+            return Draft { evidence, answerer: "llm", usage: failure.usage, streamed: failure.streamed, ..draft };
+        }
+    };
+    let base = |draft: Draft| Draft {
+        answerer: "llm",
+        model: Some(reply.model.clone()),
+        usage: reply.usage.clone(),
+        streamed: reply.streamed,
+        ..draft
+    };
+    if let Some(why) = reply.withheld {
+        let refused = Draft::fixed(Phrase::Refused, lang, Outcome::Refused, None);
+        return base(Draft { evidence: serde_json::json!({"withheld": why}), confidence: 0.0, ..refused });
+    }
+    let numbered = &passages[..reply.numbered.min(passages.len())];
+    let chunks: Vec<&str> = numbered.iter().map(|p| p.text.as_str()).collect();
+    let report = switchboard_guard::grounding::check(&reply.text, &chunks, &GroundingOptions::RECOMMENDED);
+    let dropped: Vec<&str> = report.unsupported().map(|c| reply.text[c.span.clone()].trim()).collect();
+    let claims = report.claims.len();
+    let text = if dropped.is_empty() { reply.text.trim().to_owned() } else { report.supported_text(&reply.text) };
+    let numbers: Vec<usize> =
+        llm::cited_numbers(&text).into_iter().filter(|n| (1..=numbered.len()).contains(n)).collect();
+    let evidence = serde_json::json!({"grounding": {"claims": claims, "dropped": dropped}});
+    if numbers.is_empty() {
+        let draft = abstain(config, lang, Phrase::Abstain, "no grounded answer in the knowledge");
+        return base(Draft { evidence, ..draft });
+    }
+    let citations = numbers
+        .into_iter()
+        .map(|n| {
+            let p = &numbered[n - 1];
+            Citation {
+                number: n,
+                document_id: p.document_id.clone(),
+                chunk_id: p.chunk_id.clone(),
+                title: p.title.clone(),
+                url: p.url.clone(),
+                heading_path: p.heading_path.clone(),
+                snippet: snippet(&p.text),
+            }
+        })
+        .collect();
+    let confidence = (claims - dropped.len()) as f64 / claims.max(1) as f64;
+    base(Draft { text, outcome: Outcome::Answered, confidence, citations, evidence, ..Draft::empty() })
 }
 
 /// Output checks: forbidden strings withhold the reply, personal data is
@@ -617,7 +727,9 @@ fn guard(
         ..Default::default()
     };
     if !verdicts.forbidden.is_empty() {
-        draft = Draft { confidence: draft.confidence, ..Draft::fixed(Phrase::Refused, lang, Outcome::Refused, None) };
+        // Withheld: the refusal replaces text, outcome and citations; usage and evidence stay.
+        let refused = Draft::fixed(Phrase::Refused, lang, Outcome::Refused, None);
+        draft = Draft { text: refused.text, outcome: refused.outcome, citations: Vec::new(), escalate: None, ..draft };
     }
     let redacted = switchboard_guard::pii::redact(&draft.text);
     verdicts.pii_in_reply = kinds(&redacted.findings);
@@ -627,7 +739,7 @@ fn guard(
 
 /// The agent's forbidden strings found in `text`, ignoring case, accents and
 /// punctuation between words.
-fn forbidden_in(text: &str, forbidden: &[String]) -> Vec<String> {
+pub(super) fn forbidden_in(text: &str, forbidden: &[String]) -> Vec<String> {
     let folded = switchboard_route::fold(text);
     forbidden
         .iter()

@@ -16,6 +16,7 @@ mod helpers;
 mod idempotency;
 mod isolation;
 mod knowledge;
+mod llm;
 mod pagination;
 mod rate_limit;
 mod roles;
