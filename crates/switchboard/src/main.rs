@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use std::io::Write;
 
+mod ask;
 mod eval;
 mod knowledge;
 
@@ -57,6 +58,8 @@ enum Command {
     Ingest(knowledge::IngestArgs),
     /// Search a collection: results with each signal's rank and score, and heading paths.
     Search(knowledge::SearchArgs),
+    /// Send an agent one customer message: the reply, outcome, citations, confidence, usage, per-stage timings.
+    Ask(ask::AskArgs),
     /// Measure retrieval: quality on a labelled dataset, latency on a collection.
     Eval {
         #[command(subcommand)]
@@ -183,6 +186,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Ingest(args) => knowledge::ingest(args).await,
         Command::Search(args) => knowledge::search_command(args).await,
+        Command::Ask(args) => ask::ask(args).await,
         Command::Eval { command } => eval::run(command).await,
         Command::DefaultConfig => {
             print!("{}", switchboard_server::settings::EXAMPLE_TOML);

@@ -274,7 +274,7 @@ pub(crate) fn message_dto(m: Message) -> MessageDto {
     }
 }
 
-pub(crate) fn turn_dto(turn: Turn) -> TurnDto {
+pub fn turn_dto(turn: Turn) -> TurnDto {
     let citations = turn
         .citations
         .into_iter()

@@ -7,7 +7,7 @@ mod agents;
 mod api_keys;
 mod audit;
 mod collections;
-pub(crate) mod conversations;
+pub mod conversations;
 mod crawl;
 pub(crate) mod deployments;
 mod documents;

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod cli;
+mod cli_ask;
 mod cli_knowledge;
 mod collections;
 mod conversations;
