@@ -22,6 +22,7 @@ mod search;
 mod secrets;
 mod shared;
 mod sqlite;
+mod usage;
 mod vector_index;
 mod widget;
 
@@ -37,6 +38,7 @@ pub use model::*;
 pub use postgres::PgStore;
 pub use secrets::{NewTenantSecret, SecretStore, TenantSecret};
 pub use sqlite::{SqliteDurability, SqliteStore};
+pub use usage::{TokenUsage, UsageStore};
 pub use widget::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -49,7 +51,7 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: ConversationStore + WidgetStore + SecretStore + Send + Sync + 'static {
+pub trait Store: ConversationStore + WidgetStore + SecretStore + UsageStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Cheap round trip to the database, for readiness.

@@ -39,6 +39,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (6, "deployments and the widget", include_str!("../migrations/sqlite/0006_widget.sql")),
     (7, "vector index stamps", include_str!("../migrations/sqlite/0007_vector_stamps.sql")),
     (8, "tenant secrets", include_str!("../migrations/sqlite/0008_secrets.sql")),
+    (9, "token usage", include_str!("../migrations/sqlite/0009_token_usage.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
@@ -50,6 +51,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (6, "deployments and the widget", include_str!("../migrations/postgres/0006_widget.sql")),
     (7, "vector index stamps (SQLite only)", include_str!("../migrations/postgres/0007_vector_stamps.sql")),
     (8, "tenant secrets", include_str!("../migrations/postgres/0008_secrets.sql")),
+    (9, "token usage", include_str!("../migrations/postgres/0009_token_usage.sql")),
 ]);
 
 pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {

@@ -245,6 +245,7 @@ impl SqliteStore {
 crate::shared::impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, "");
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
 crate::secrets::impl_secret_store!(SqliteStore, sqlx::Sqlite);
+crate::usage::impl_usage_store!(SqliteStore, sqlx::Sqlite);
 crate::widget::impl_widget_store!(
     SqliteStore,
     sqlx::Sqlite,

@@ -40,6 +40,7 @@ use switchboard_store::{MessageRole, Tenant};
 use tokio::sync::mpsc;
 
 use super::agent::{AgentConfig, LlmEndpoint, LlmSettings};
+use super::budget;
 use super::extractive::Passage;
 use super::pipeline::Usage;
 use crate::state::AppState;
@@ -102,6 +103,40 @@ pub async fn act(
     let max_tokens = ask.llm.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
     let (messages, numbered) = prompt(&ask, &canary, prompt_limit(ask.llm, max_tokens))?;
     let provider = provider(state, t, ask.llm).await?;
+    let reservation = match budget::reserve(state, t, budget::estimate(&messages, max_tokens)).await {
+        Ok(Ok(reservation)) => reservation,
+        Ok(Err(budget)) => {
+            let detail = format!("this turn does not fit in what is left of the monthly budget of {budget} tokens");
+            return Err(LlmFailure::new("budget", detail));
+        }
+        Err(e) => return Err(LlmFailure::new("budget", format!("the token budget could not be checked: {e:#}"))),
+    };
+    let result = call(state, &ask, &provider, Prompt { messages, numbered, canary, max_tokens }, deltas).await;
+    let usage = match &result {
+        Ok(reply) => &reply.usage,
+        Err(failure) => &failure.usage,
+    };
+    budget::settle(state, t, reservation, usage).await;
+    result
+}
+
+/// The prompt of one call, as [`prompt`] made it.
+struct Prompt {
+    messages: Vec<Message>,
+    numbered: usize,
+    canary: String,
+    max_tokens: u32,
+}
+
+/// The call itself: the model's text streamed through the leak check.
+async fn call(
+    state: &AppState,
+    ask: &Ask<'_>,
+    provider: &Resilient,
+    prompt: Prompt,
+    deltas: Option<mpsc::Sender<String>>,
+) -> Result<LlmReply, LlmFailure> {
+    let Prompt { messages, numbered, canary, max_tokens } = prompt;
     let settings = &state.settings.llm;
     let mut request = ChatRequest::new(ask.llm.model.clone(), messages.clone())
         .with_max_tokens(max_tokens)
@@ -130,7 +165,9 @@ pub async fn act(
             }
             Err(error) => {
                 tracing::warn!(%error, "the LLM call failed after retries and fallback");
-                let usage = out.usage(&messages, &ask.llm.model);
+                // A refusal before any output costs nothing; a broken-off answer what it wrote.
+                let started = out.usage.is_some() || !out.text.is_empty();
+                let usage = if started { out.usage(&messages, &ask.llm.model) } else { Usage::default() };
                 return Err(LlmFailure {
                     usage,
                     streamed: out.released > 0,

@@ -183,6 +183,8 @@ pub async fn run_turn(
         return Err(ApiError::invalid(format!("`text` must be at most {MAX_MESSAGE_CHARS} characters")));
     }
     let store = state.store.as_ref();
+    // A spent token budget refuses the message before anything is stored (429).
+    super::budget::admit(state, t, conversation_id).await?;
 
     // inbound
     let stage = Instant::now();

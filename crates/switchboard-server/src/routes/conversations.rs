@@ -454,8 +454,9 @@ pub(crate) async fn answer_message(
         let turn = pipeline::run_turn(&state, &tenant, &id, &text, None).await?;
         return Ok(Json(turn_dto(turn)).into_response());
     }
-    // Refuse what would fail before the stream starts, so errors stay problem+json.
-    state.store.get_conversation(&tenant, &id).await?;
+    // Refuse what would fail before the stream starts (an unknown conversation,
+    // a spent token budget), so errors stay problem+json.
+    crate::conversation::budget::admit(&state, &tenant, &id).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<String>(64);
     // The turn runs to completion (and is stored) even if the client goes away.
     let turn = tokio::spawn(async move { pipeline::run_turn(&state, &tenant, &id, &text, Some(tx)).await });

@@ -51,6 +51,17 @@ pub struct BillingDto {
     pub billing_email: Option<String>,
     /// LLM tokens the organization may use per calendar month; null = unlimited.
     pub monthly_token_budget: Option<i64>,
+    /// LLM tokens used this calendar month (UTC).
+    pub tokens_used_this_month: i64,
+}
+
+async fn billing_dto(state: &AppState, p: &Principal, b: Billing) -> ApiResult<BillingDto> {
+    let usage = state.store.token_usage(&p.tenant, &crate::conversation::budget::period()).await?;
+    Ok(BillingDto {
+        billing_email: b.billing_email,
+        monthly_token_budget: b.monthly_token_budget,
+        tokens_used_this_month: usage.used,
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,7 +81,7 @@ pub struct UpdateBilling {
 async fn get_billing(State(state): State<AppState>, p: Principal) -> ApiResult<Json<BillingDto>> {
     p.require(Permission::ManageBilling)?;
     let b = state.store.get_billing(&p.tenant).await?;
-    Ok(Json(BillingDto { billing_email: b.billing_email, monthly_token_budget: b.monthly_token_budget }))
+    Ok(Json(billing_dto(&state, &p, b).await?))
 }
 
 /// Changes billing settings (owners and admins).
@@ -93,7 +104,7 @@ async fn update_billing(
         billing.monthly_token_budget = budget;
     }
     let b = state.store.update_billing(&p.tenant, &p.audit(), &billing).await?;
-    Ok(Json(BillingDto { billing_email: b.billing_email, monthly_token_budget: b.monthly_token_budget }))
+    Ok(Json(billing_dto(&state, &p, b).await?))
 }
 
 /// Distinguishes an absent field (keep) from an explicit null (clear).

@@ -261,3 +261,65 @@ async fn escalating_agents_hand_a_failed_turn_to_a_person() {
     assert_eq!(c["status"], "pending_human");
     let _ = &s.agent;
 }
+
+async fn tokens_used(s: &Setup) -> i64 {
+    let billing: Value = s.app.get("/v1/org/billing", &s.app.a.key).await.json().await.unwrap();
+    billing["tokens_used_this_month"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn l7_a_spent_token_budget_refuses_before_the_model_is_called_and_is_never_overrun() {
+    let s = setup(json!({}), json!({"max_tokens": 60})).await;
+    s.mock.set_default(Script::reply(ANSWER));
+    let question = "How long do I have to return something in the EU?";
+    let first = ask(&s, question).await;
+    assert_eq!(first["outcome"], "answered", "{first}");
+    let spent =
+        first["usage"]["prompt_tokens"].as_i64().unwrap() + first["usage"]["completion_tokens"].as_i64().unwrap();
+    assert_eq!(tokens_used(&s).await, spent, "usage is counted with no budget set too");
+
+    // Room for about one more turn: each turn reserves its most likely cost first.
+    let budget = spent * 3;
+    let r = s.app.patch("/v1/org/billing", &s.app.a.key, &json!({"monthly_token_budget": budget})).await;
+    assert_eq!(r.status(), 200);
+    let (mut answered, mut refused) = (0, 0);
+    for _ in 0..4 {
+        let turn = ask(&s, question).await;
+        match turn["outcome"].as_str().unwrap() {
+            "answered" => answered += 1,
+            "abstained" => {
+                let kind = &stored_reply(&s).await["details"]["evidence"]["llm_failure"]["kind"];
+                assert_eq!(kind, "budget", "{turn}");
+                refused += 1;
+            }
+            other => panic!("{other}: {turn}"),
+        }
+    }
+    assert!(answered >= 1 && refused >= 1, "answered {answered}, refused {refused}");
+    assert_eq!(s.mock.request_count(), 1 + answered, "a turn that does not fit never calls the model");
+    let used = tokens_used(&s).await;
+    assert!(used <= budget, "used {used} of {budget}");
+
+    // The budget spent: refused with 429 before anything is stored or sent, JSON and SSE alike.
+    let r = s.app.patch("/v1/org/billing", &s.app.a.key, &json!({"monthly_token_budget": used})).await;
+    assert_eq!(r.status(), 200);
+    let stored = s.app.get(&format!("/v1/conversations/{}/messages?limit=100", s.conversation), &s.app.a.key).await;
+    let before = stored.json::<Value>().await.unwrap()["messages"].as_array().unwrap().len();
+    let path = format!("/v1/conversations/{}/messages", s.conversation);
+    let r = s.app.post(&path, &s.app.a.key, &json!({"text": question})).await;
+    assert!(r.headers().get("retry-after").is_some());
+    assert_problem(r, 429, "rate-limited").await;
+    let r = s
+        .app
+        .request(reqwest::Method::POST, &path, &s.app.a.key)
+        .header("accept", "text/event-stream")
+        .json(&json!({"text": question}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 429, "rate-limited").await;
+    let stored = s.app.get(&format!("{path}?limit=100"), &s.app.a.key).await;
+    assert_eq!(stored.json::<Value>().await.unwrap()["messages"].as_array().unwrap().len(), before);
+    assert_eq!(s.mock.request_count(), 1 + answered);
+    assert_eq!(tokens_used(&s).await, used);
+}
