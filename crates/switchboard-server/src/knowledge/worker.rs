@@ -1,10 +1,13 @@
 //! Background workers. `try_execute_job` is one step (claim, run, record),
 //! which tests call directly; `run_workers` loops it inside `serve`.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures::FutureExt;
 use rand::Rng;
 use switchboard_store::{Job, Tenant, now_millis};
+use tracing::Instrument;
 
 use super::extractor::Parser;
 use super::ingest::{IngestError, Ingested, ingest_version};
@@ -58,9 +61,15 @@ pub async fn try_execute_job_by_id(
 
 /// Runs a job this worker has claimed and records the result.
 pub async fn execute_job(state: &AppState, job: Job) -> anyhow::Result<Outcome> {
+    // The span goes with the future (`instrument`), never entered across an
+    // await: a task resumed on another thread would exit it there, and the
+    // subscriber's per-thread span stacks end in a panic that kills the worker.
     let span =
         tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts, org_id = %job.org_id);
-    let _guard = span.enter();
+    run_job(state, job).instrument(span).await
+}
+
+async fn run_job(state: &AppState, job: Job) -> anyhow::Result<Outcome> {
     let result = match job.kind.as_str() {
         "ingest" => run_ingest(state, &job).await.map(Some),
         "crawl" => super::crawl::job::run_crawl(state, &job).await.map(|()| None),
@@ -128,7 +137,10 @@ pub fn spawn_workers(state: AppState, count: u32, stop: tokio::sync::watch::Rece
                 if *stop.borrow() {
                     break;
                 }
-                match try_execute_job(&state, &name).await {
+                // A job that panics costs that job an attempt (its lease runs out), not the worker.
+                let step = AssertUnwindSafe(try_execute_job(&state, &name)).catch_unwind().await;
+                let step = step.unwrap_or_else(|_| Err(anyhow::anyhow!("the job panicked")));
+                match step {
                     Ok(Outcome::Idle) => {
                         tokio::select! {
                             () = state.jobs_queued.notified() => {}
