@@ -116,6 +116,10 @@ function upload(collectionId: string, files: File[], onProgress: (sent: number, 
   });
 }
 
+/** Documents followed live at once (event streams); more unfinished ones are polled. */
+const MAX_FOLLOWED = 2;
+const POLL_MS = 2000;
+
 function Documents({ collection }: { collection: Collection }) {
   const docs = useLoad(
     async () => ok(await api.GET("/v1/collections/{id}/documents", { params: { path: { id: collection.id }, query: { limit: 100 } } })),
@@ -129,9 +133,12 @@ function Documents({ collection }: { collection: Collection }) {
 
   useEffect(() => () => followed.current.forEach((a) => a.abort()), []);
 
-  // Follow every document that is not finished yet.
+  // Follow documents that are not finished yet, a few at a time: each stream
+  // holds one of the browser's six connections to the server, and a page that
+  // held them all would leave every other request (search, saving) waiting.
+  // The rest are polled with the list until a stream is free.
   const watch = (docId: string) => {
-    if (followed.current.has(docId)) return;
+    if (followed.current.has(docId) || followed.current.size >= MAX_FOLLOWED) return;
     const abort = new AbortController();
     followed.current.set(docId, abort);
     void follow(
@@ -150,7 +157,11 @@ function Documents({ collection }: { collection: Collection }) {
   };
 
   useEffect(() => {
-    for (const d of docs.data?.documents ?? []) if (d.status !== "ready" && d.status !== "failed") watch(d.id);
+    const unfinished = (docs.data?.documents ?? []).filter((d) => d.status !== "ready" && d.status !== "failed");
+    for (const d of unfinished) watch(d.id);
+    if (unfinished.every((d) => followed.current.has(d.id))) return;
+    const t = setTimeout(() => docs.reload(), POLL_MS);
+    return () => clearTimeout(t);
   }, [docs.data]);
 
   const send = async (files: File[]) => {
