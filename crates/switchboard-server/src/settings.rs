@@ -46,11 +46,20 @@ pub struct LlmProviderSettings {
     /// Retries of a transient failure per endpoint (full-jitter backoff, never
     /// sooner than `Retry-After`; quota errors and 400s are never retried).
     pub max_retries: u32,
+    /// Tool calls one turn may make; a model that wants more hands the
+    /// conversation to a person.
+    pub max_tool_calls: u32,
 }
 
 impl Default for LlmProviderSettings {
     fn default() -> Self {
-        Self { allow_private_networks: false, allowed_networks: Vec::new(), turn_timeout_secs: 60, max_retries: 3 }
+        Self {
+            allow_private_networks: false,
+            allowed_networks: Vec::new(),
+            turn_timeout_secs: 60,
+            max_retries: 3,
+            max_tool_calls: 8,
+        }
     }
 }
 

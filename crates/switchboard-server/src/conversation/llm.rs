@@ -33,8 +33,8 @@ use futures::StreamExt;
 use secrecy::SecretString;
 use switchboard_llm::tokens::{self, TokenBudget};
 use switchboard_llm::{
-    ChatEvent, ChatProvider, ChatRequest, FinishReason, Message, OpenAiConfig, OpenAiProvider, PriceTable, Resilient,
-    RetryPolicy, Route,
+    ChatEvent, ChatProvider, ChatRequest, CheckedToolCall, FinishReason, Message, OpenAiConfig, OpenAiProvider,
+    PriceTable, Resilient, RetryPolicy, Route,
 };
 use switchboard_store::{MessageRole, Tenant};
 use tokio::sync::mpsc;
@@ -43,6 +43,7 @@ use super::agent::{AgentConfig, LlmEndpoint, LlmSettings};
 use super::budget;
 use super::extractive::Passage;
 use super::pipeline::Usage;
+use super::tools::{self, ToolRecord};
 use crate::state::AppState;
 
 /// Bytes of model text held back from the caller until the text after them is
@@ -53,11 +54,13 @@ const DEFAULT_PROMPT_TOKENS: u32 = 8_000;
 const DEFAULT_MAX_TOKENS: u32 = 1_024;
 
 /// What the model wrote for this turn.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LlmReply {
     pub text: String,
-    /// The passages the prompt numbered (`[1]` is `passages[0]`): the best-ranked that fitted.
-    pub numbered: usize,
+    /// The numbered sources (`[1]` is `sources[0]`): the best-ranked passages
+    /// that fitted the prompt, then what `search_knowledge` added.
+    pub sources: Vec<Passage>,
+    /// Tokens and cost of every call of the turn.
     pub usage: Usage,
     /// The model that answered, as the provider named it (tells a fallback apart).
     pub model: String,
@@ -65,21 +68,25 @@ pub struct LlmReply {
     pub withheld: Option<&'static str>,
     /// Whether any text reached the caller while the model wrote.
     pub streamed: bool,
+    /// The model handed the conversation to a person, for this reason.
+    pub handoff: Option<String>,
+    pub tool_calls: Vec<ToolRecord>,
 }
 
 /// Why no reply came; said honestly to the customer, stored for the operator.
 #[derive(Debug, Clone)]
 pub struct LlmFailure {
-    /// A short machine-readable kind: `no_key`, `refused_address`, `budget`, `provider`, `tool_calls`.
+    /// A short machine-readable kind: `no_key`, `refused_address`, `budget`, `provider`, `tool_limit`.
     pub kind: &'static str,
     pub detail: String,
     pub streamed: bool,
     pub usage: Usage,
+    pub tool_calls: Vec<ToolRecord>,
 }
 
 impl LlmFailure {
     fn new(kind: &'static str, detail: impl Into<String>) -> Self {
-        LlmFailure { kind, detail: detail.into(), streamed: false, usage: Usage::default() }
+        LlmFailure { kind, detail: detail.into(), streamed: false, usage: Usage::default(), tool_calls: Vec::new() }
     }
 }
 
@@ -90,9 +97,12 @@ pub struct Ask<'a> {
     pub lang: &'a str,
     pub history: &'a [switchboard_store::Message],
     pub passages: &'a [Passage],
+    /// The agent version answering (its release snapshot when pinned).
+    pub version_id: &'a str,
 }
 
-/// Builds the prompt, calls the model and streams its text to `deltas`.
+/// Builds the prompt, calls the model (and the tools it asks for) and
+/// streams its text to `deltas`.
 pub async fn act(
     state: &AppState,
     t: &Tenant,
@@ -103,104 +113,162 @@ pub async fn act(
     let max_tokens = ask.llm.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
     let (messages, numbered) = prompt(&ask, &canary, prompt_limit(ask.llm, max_tokens))?;
     let provider = provider(state, t, ask.llm).await?;
-    let reservation = match budget::reserve(state, t, budget::estimate(&messages, max_tokens)).await {
-        Ok(Ok(reservation)) => reservation,
-        Ok(Err(budget)) => {
-            let detail = format!("this turn does not fit in what is left of the monthly budget of {budget} tokens");
-            return Err(LlmFailure::new("budget", detail));
+    let call = Call { state, t, ask: &ask, provider: &provider, canary: &canary, max_tokens };
+    let mut turn = Turn { sources: ask.passages[..numbered].to_vec(), ..Turn::default() };
+    let result = call.run(messages, &mut turn, deltas.as_ref()).await;
+    match result {
+        Ok(mut reply) => {
+            (reply.usage, reply.tool_calls, reply.sources) = (turn.usage, turn.trace, turn.sources);
+            reply.streamed |= turn.streamed;
+            Ok(reply)
         }
-        Err(e) => return Err(LlmFailure::new("budget", format!("the token budget could not be checked: {e:#}"))),
-    };
-    let result = call(state, &ask, &provider, Prompt { messages, numbered, canary, max_tokens }, deltas).await;
-    let usage = match &result {
-        Ok(reply) => &reply.usage,
-        Err(failure) => &failure.usage,
-    };
-    budget::settle(state, t, reservation, usage).await;
-    result
+        Err(mut failure) => {
+            (failure.usage, failure.tool_calls) = (turn.usage, turn.trace);
+            failure.streamed |= turn.streamed;
+            Err(failure)
+        }
+    }
 }
 
-/// The prompt of one call, as [`prompt`] made it.
-struct Prompt {
-    messages: Vec<Message>,
-    numbered: usize,
-    canary: String,
+/// What a turn gathered over its calls.
+#[derive(Default)]
+struct Turn {
+    sources: Vec<Passage>,
+    trace: Vec<ToolRecord>,
+    usage: Usage,
+    streamed: bool,
+}
+
+/// Everything the calls of one turn share.
+struct Call<'a> {
+    state: &'a AppState,
+    t: &'a Tenant,
+    ask: &'a Ask<'a>,
+    provider: &'a Resilient,
+    canary: &'a str,
     max_tokens: u32,
 }
 
-/// The call itself: the model's text streamed through the leak check.
-async fn call(
-    state: &AppState,
-    ask: &Ask<'_>,
-    provider: &Resilient,
-    prompt: Prompt,
-    deltas: Option<mpsc::Sender<String>>,
-) -> Result<LlmReply, LlmFailure> {
-    let Prompt { messages, numbered, canary, max_tokens } = prompt;
-    let settings = &state.settings.llm;
-    let mut request = ChatRequest::new(ask.llm.model.clone(), messages.clone())
-        .with_max_tokens(max_tokens)
-        .with_timeout(Duration::from_secs(settings.turn_timeout_secs.max(1)));
-    if let Some(temperature) = ask.llm.temperature {
-        request = request.with_temperature(temperature);
-    }
-    let leak = Leak { canary: &canary, forbidden: &ask.config.guardrails.forbidden_strings };
-    let mut out = Streamed::default();
-    let mut events = provider.stream(request);
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(ChatEvent::Delta(piece)) => {
-                out.text.push_str(&piece);
-                if let Some(why) = leak.check(&out.text) {
-                    out.withheld = Some(why);
-                    break;
+impl Call<'_> {
+    /// Model calls until one answers without tools, a tool hands over, or the tool-call limit is passed.
+    async fn run(
+        &self,
+        mut messages: Vec<Message>,
+        turn: &mut Turn,
+        deltas: Option<&mpsc::Sender<String>>,
+    ) -> Result<LlmReply, LlmFailure> {
+        let limit = self.state.settings.llm.max_tool_calls as usize;
+        loop {
+            let out = self.once(&messages, deltas, turn).await?;
+            if out.withheld.is_some() || out.calls.is_empty() {
+                return self.answer(out, deltas).await;
+            }
+            let text = Some(out.text.clone()).filter(|t| !t.trim().is_empty());
+            messages.push(Message::assistant_tool_calls(text, out.calls.iter().map(|c| c.call.clone()).collect()));
+            for call in &out.calls {
+                if turn.trace.len() >= limit {
+                    let detail = format!("the model asked for more than {limit} tool calls in one turn");
+                    return Err(LlmFailure::new("tool_limit", detail));
                 }
-                out.release(deltas.as_ref(), HOLD_BACK).await;
-            }
-            Ok(ChatEvent::ToolCall(_)) => out.tool_calls += 1,
-            Ok(ChatEvent::Usage(usage)) => out.usage = Some(usage),
-            Ok(ChatEvent::Finish { reason, model }) => {
-                out.finish = Some(reason);
-                out.model = model;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "the LLM call failed after retries and fallback");
-                // A refusal before any output costs nothing; a broken-off answer what it wrote.
-                let started = out.usage.is_some() || !out.text.is_empty();
-                let usage = if started { out.usage(&messages, &ask.llm.model) } else { Usage::default() };
-                return Err(LlmFailure {
-                    usage,
-                    streamed: out.released > 0,
-                    ..LlmFailure::new("provider", error.to_string())
-                });
+                let (outcome, record) = tools::run(self.state, self.t, self.ask, call, &mut turn.sources).await;
+                turn.trace.push(record);
+                match outcome {
+                    tools::Outcome::Result(text) => messages.push(Message::tool(call.call.id.clone(), text)),
+                    tools::Outcome::Handoff(reason) => {
+                        let model = out.model.clone();
+                        return Ok(LlmReply { handoff: Some(reason), model, ..LlmReply::default() });
+                    }
+                }
             }
         }
     }
-    let usage = out.usage(&messages, &ask.llm.model);
-    if out.withheld.is_none() && out.tool_calls > 0 && out.text.trim().is_empty() {
-        // No tools are offered to this model: a call is not an answer.
-        return Err(LlmFailure {
-            usage,
-            ..LlmFailure::new("tool_calls", "the model called a tool it was not offered")
-        });
+
+    /// One model call within the token budget, its text streamed through the leak check.
+    async fn once(
+        &self,
+        messages: &[Message],
+        deltas: Option<&mpsc::Sender<String>>,
+        turn: &mut Turn,
+    ) -> Result<Streamed, LlmFailure> {
+        let (state, t, ask) = (self.state, self.t, self.ask);
+        let reservation = match budget::reserve(state, t, budget::estimate(messages, self.max_tokens)).await {
+            Ok(Ok(reservation)) => reservation,
+            Ok(Err(budget)) => {
+                let detail = format!("this turn does not fit in what is left of the monthly budget of {budget} tokens");
+                return Err(LlmFailure::new("budget", detail));
+            }
+            Err(e) => return Err(LlmFailure::new("budget", format!("the token budget could not be checked: {e:#}"))),
+        };
+        let mut request = ChatRequest::new(ask.llm.model.clone(), messages.to_vec())
+            .with_tools(tools::builtins())
+            .with_max_tokens(self.max_tokens)
+            .with_timeout(Duration::from_secs(state.settings.llm.turn_timeout_secs.max(1)));
+        if let Some(temperature) = ask.llm.temperature {
+            request = request.with_temperature(temperature);
+        }
+        let leak = Leak { canary: self.canary, forbidden: &ask.config.guardrails.forbidden_strings };
+        let mut out = Streamed::default();
+        let mut events = self.provider.stream(request);
+        let mut failure = None;
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(ChatEvent::Delta(piece)) => {
+                    out.text.push_str(&piece);
+                    if let Some(why) = leak.check(&out.text) {
+                        out.withheld = Some(why);
+                        break;
+                    }
+                    out.release(deltas, HOLD_BACK).await;
+                }
+                Ok(ChatEvent::ToolCall(call)) => out.calls.push(call),
+                Ok(ChatEvent::Usage(usage)) => out.usage = Some(usage),
+                Ok(ChatEvent::Finish { reason, model }) => {
+                    out.finish = Some(reason);
+                    out.model = model;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the LLM call failed after retries and fallback");
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        // A refusal before any output costs nothing; a broken-off answer what it wrote.
+        let started = out.usage.is_some() || !out.text.is_empty() || failure.is_none();
+        let usage = if started { out.usage(messages, &ask.llm.model) } else { Usage::default() };
+        budget::settle(state, t, reservation, &usage).await;
+        turn.usage = add(&turn.usage, &usage);
+        turn.streamed |= out.released > 0;
+        match failure {
+            Some(error) => Err(LlmFailure::new("provider", error.to_string())),
+            None => Ok(out),
+        }
     }
-    if out.withheld.is_none() && matches!(out.finish, Some(FinishReason::ContentFilter)) {
-        return Err(LlmFailure {
-            usage,
-            ..LlmFailure::new("provider", "the provider's content filter withheld the reply")
-        });
+
+    /// The final call's text as the turn's reply.
+    async fn answer(&self, mut out: Streamed, deltas: Option<&mpsc::Sender<String>>) -> Result<LlmReply, LlmFailure> {
+        if out.withheld.is_none() && matches!(out.finish, Some(FinishReason::ContentFilter)) {
+            return Err(LlmFailure::new("provider", "the provider's content filter withheld the reply"));
+        }
+        if out.withheld.is_none() {
+            out.release(deltas, 0).await;
+        }
+        Ok(LlmReply {
+            model: if out.model.is_empty() { self.ask.llm.model.clone() } else { out.model.clone() },
+            streamed: out.released > 0,
+            text: out.text,
+            withheld: out.withheld,
+            ..LlmReply::default()
+        })
     }
-    if out.withheld.is_none() {
-        out.release(deltas.as_ref(), 0).await;
+}
+
+fn add(a: &Usage, b: &Usage) -> Usage {
+    Usage {
+        prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+        completion_tokens: a.completion_tokens + b.completion_tokens,
+        cost_usd: a.cost_usd + b.cost_usd,
     }
-    Ok(LlmReply {
-        model: if out.model.is_empty() { ask.llm.model.clone() } else { out.model.clone() },
-        streamed: out.released > 0,
-        text: out.text,
-        numbered,
-        usage,
-        withheld: out.withheld,
-    })
 }
 
 /// The text checks that stop a stream.
@@ -226,7 +294,7 @@ struct Streamed {
     usage: Option<switchboard_llm::Usage>,
     finish: Option<FinishReason>,
     model: String,
-    tool_calls: usize,
+    calls: Vec<CheckedToolCall>,
     withheld: Option<&'static str>,
 }
 
@@ -304,7 +372,7 @@ fn instructions(ask: &Ask<'_>, canary: &str) -> String {
     out
 }
 
-fn source(number: usize, passage: &Passage) -> String {
+pub(super) fn source(number: usize, passage: &Passage) -> String {
     let heading = if passage.heading_path.is_empty() { String::new() } else { format!(" > {}", passage.heading_path) };
     format!("[{number}] {}{heading}\n{}", passage.title, passage.text.trim())
 }

