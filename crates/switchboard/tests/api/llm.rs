@@ -201,13 +201,22 @@ async fn broken_streams_and_dead_providers_end_in_an_honest_answer_never_a_500()
 async fn an_endpoint_on_a_refused_address_is_never_called() {
     let app = spawn_app().await; // private networks not allowed
     let mock = MockLlm::start().await;
-    let body = json!({"name": "Bot", "collection_ids": [], "llm": {"base_url": mock.base_url(), "model": "m"}});
-    let agent: Value = app.post("/v1/agents", &app.a.key, &body).await.json().await.unwrap();
-    let c: Value =
-        app.post("/v1/conversations", &app.a.key, &json!({"agent_id": agent["id"]})).await.json().await.unwrap();
-    let path = format!("/v1/conversations/{}/messages", c["id"].as_str().unwrap());
-    let turn: Value = app.post(&path, &app.a.key, &json!({"text": "Where is my parcel?"})).await.json().await.unwrap();
-    assert_eq!(turn["outcome"], "abstained", "{turn}");
+    let port = mock.addr().port();
+    // The address as written, and a name that resolves to it.
+    for base_url in [mock.base_url(), format!("http://localhost:{port}/v1")] {
+        let body = json!({"name": "Bot", "collection_ids": [], "llm": {"base_url": base_url, "model": "m"}});
+        let agent: Value = app.post("/v1/agents", &app.a.key, &body).await.json().await.unwrap();
+        let c: Value =
+            app.post("/v1/conversations", &app.a.key, &json!({"agent_id": agent["id"]})).await.json().await.unwrap();
+        let id = c["id"].as_str().unwrap();
+        let path = format!("/v1/conversations/{id}/messages");
+        let turn: Value =
+            app.post(&path, &app.a.key, &json!({"text": "Where is my parcel?"})).await.json().await.unwrap();
+        assert_eq!(turn["outcome"], "abstained", "{base_url}: {turn}");
+        let stored: Value = app.get(&format!("{path}?limit=10"), &app.a.key).await.json().await.unwrap();
+        let kind = &stored["messages"][1]["details"]["evidence"]["llm_failure"]["kind"];
+        assert_eq!(kind, "refused_address", "{base_url}: {stored}");
+    }
     assert_eq!(mock.request_count(), 0);
 }
 
