@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use switchboard_store::{
     Actor, Conversation, ConversationEvent, ConversationFilter, Escalation, Message, MessageRole, NewContact,
-    NewMessage, Ownership, Transition,
+    NewMessage, Ownership, StoreError, Transition,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -68,12 +68,26 @@ pub struct ConversationDto {
     /// The agent version serving it.
     pub agent_version: Option<i32>,
     pub contact_id: Option<String>,
+    /// The person the conversation is with, when they are known (a widget
+    /// visitor who gave a name or email, a verified user, or the contact given
+    /// when the conversation was started).
+    pub contact: Option<ContactDto>,
     /// The human agent who has it, when one does.
     pub assignee_id: Option<String>,
     pub language: Option<String>,
     pub last_outcome: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// A contact as conversations show it.
+#[derive(Serialize, ToSchema)]
+pub struct ContactDto {
+    pub id: String,
+    /// Your id for this person (a verified widget user's `user_id`).
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -245,12 +259,21 @@ pub struct EscalationQuery {
 
 async fn conversation_dto(state: &AppState, p: &Principal, c: Conversation) -> ApiResult<ConversationDto> {
     let version = state.store.get_agent_version_by_id(&p.tenant, &c.agent_version_id).await.ok().map(|v| v.version);
+    let contact = match c.contact_id.as_deref() {
+        Some(id) => match state.store.get_contact(&p.tenant, id).await {
+            Ok(k) => Some(ContactDto { id: k.id, external_id: k.external_id, name: k.name, email: k.email }),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
     Ok(ConversationDto {
         id: c.id,
         status: c.status.as_str().into(),
         agent_id: c.agent_id,
         agent_version: version,
         contact_id: c.contact_id,
+        contact,
         assignee_id: c.assignee_id,
         language: c.language,
         last_outcome: c.last_outcome,

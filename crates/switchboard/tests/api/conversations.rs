@@ -59,6 +59,34 @@ async fn messages(app: &TestApp, conversation: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
+async fn conversations_show_their_contact() {
+    let app = spawn_app().await;
+    let kb = collection_with(&app, &[]).await;
+    let agent_id = agent(&app, json!({"name": "Helper", "collection_ids": [kb]})).await;
+    let with = conversation(&app, &agent_id).await;
+    let r = app.post("/v1/conversations", &app.a.key, &json!({"agent_id": agent_id})).await;
+    assert_eq!(r.status(), 201);
+    let without = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    let c: Value = app.get(&format!("/v1/conversations/{with}"), &app.a.key).await.json().await.unwrap();
+    let contact = &c["contact"];
+    assert_eq!(contact["id"], c["contact_id"]);
+    assert_eq!(
+        (contact["external_id"].as_str(), contact["name"].as_str(), contact["email"].as_str()),
+        (Some("cust-1"), Some("Ada"), Some("ada@example.com"))
+    );
+    let c: Value = app.get(&format!("/v1/conversations/{without}"), &app.a.key).await.json().await.unwrap();
+    assert_eq!((&c["contact_id"], &c["contact"]), (&Value::Null, &Value::Null));
+
+    // The list shows the same.
+    let list: Value = app.get("/v1/conversations", &app.a.key).await.json().await.unwrap();
+    let listed = list["conversations"].as_array().unwrap();
+    let find = |id: &str| listed.iter().find(|c| c["id"] == id).unwrap().clone();
+    assert_eq!(find(&with)["contact"]["name"], "Ada");
+    assert_eq!(find(&without)["contact"], Value::Null);
+}
+
+#[tokio::test]
 async fn agents_have_immutable_versions_with_release_rollback_and_diff() {
     let app = spawn_app().await;
     let kb = collection_with(&app, &[]).await;

@@ -466,6 +466,17 @@ async fn identity_verification_binds_a_visitor_to_the_user_it_signs() {
     let seen = s.transcript(&anon).await;
     responses.push_str(&seen.to_string());
     assert!(!seen.to_string().contains("CANARY-X-HISTORY"), "an anonymous visitor read X's history");
+    // Operators see who each conversation is with: X's verified contact, and a
+    // separate one for the anonymous visitor who only gave the same name.
+    let x: Value = s.app.get(&format!("/v1/conversations/{x_conversation}"), &s.app.a.key).await.json().await.unwrap();
+    assert_eq!((x["contact"]["external_id"].as_str(), x["contact"]["name"].as_str()), (Some("user-x"), Some("Xavier")));
+    assert_eq!(x["contact"]["id"], x["contact_id"]);
+    let a: Value =
+        s.app.get(&format!("/v1/conversations/{anon_conversation}"), &s.app.a.key).await.json().await.unwrap();
+    assert_eq!(a["contact"]["name"], "Xavier");
+    assert_eq!(a["contact"]["email"], "x@example.com");
+    assert_eq!(a["contact"]["external_id"], Value::Null);
+    assert_ne!(a["contact"]["id"], x["contact"]["id"]);
 
     // X again, on another device: the signed id resumes X's conversation with its history.
     let (x_again, resumed) = s.new_visitor(signed).await;
