@@ -6,6 +6,8 @@
 //   - document titles and text: the documents table, the search playground,
 //     and the assistant's answers, which cite the documents by title and
 //     quote their text (markdown);
+//   - contacts' names, email addresses and ids (the conversation list, page
+//     by page, and the transcript's heading);
 //   - team members' names; the names of a collection, an agent, a deployment
 //     and an API key; the widget's greeting (markdown) and launcher text.
 // The widget shows a conversation's latest 100 messages, so the corpus is
@@ -177,11 +179,12 @@ test("the corpus is stored as titles, names, visitors' messages and a person's r
   // assistant answers the first few) and as a person's reply; and questions the
   // assistant answers from the documents, citing them by their titles and
   // quoting their text. The conversations are filled side by side.
-  const session = async () => {
+  const session = async (who: Payload) => {
     const res = await fetch(`${s.base}/widget/v1/deployments/${dep.id}/sessions`, {
       method: "POST",
       headers: { "Content-Type": "application/json", Origin: s.host },
-      body: JSON.stringify({}),
+      // The visitor says who they are: a contact, shown to operators.
+      body: JSON.stringify({ name: oneLine(who.text), email: oneLine(who.text) }),
     });
     expect(res.ok, `a visitor session: HTTP ${res.status}`).toBe(true);
     return (await res.json()) as { visitor_token: string; conversation_id: string };
@@ -190,7 +193,7 @@ test("the corpus is stored as titles, names, visitors' messages and a person's r
   for (let i = 0; i < XSS_CORPUS.length; i += CHUNK) work.push({ kind: "messages", payloads: XSS_CORPUS.slice(i, i + CHUNK) });
   for (let i = 0; i < XSS_CORPUS.length; i += 2 * QUESTIONS) work.push({ kind: "questions", payloads: XSS_CORPUS.slice(i, i + 2 * QUESTIONS) });
   await pool(work, 3, async ({ kind, payloads }) => {
-    const v = await session();
+    const v = await session(payloads[0]!);
     const conv = v.conversation_id;
     created.conversations.push({ id: conv, token: v.visitor_token, kind, payloads });
     if (kind === "messages") {
@@ -209,6 +212,15 @@ test("the corpus is stored as titles, names, visitors' messages and a person's r
     }
     mark(`conversation …${conv.slice(-6)}: ${payloads.length} payloads as ${kind}`);
   });
+  // Contacts named by the payloads (name, email and your id), each with a conversation.
+  await pool(XSS_CORPUS, 4, (p) =>
+    apiCall("POST", "/v1/conversations", {
+      agent_id: agent.id,
+      contact: { external_id: oneLine(p.text), name: oneLine(p.text), email: oneLine(p.text) },
+    }),
+  );
+  mark(`${XSS_CORPUS.length} contacts added`);
+
   // How many payload titles the answers cite.
   const cited = new Set<string>();
   for (const c of created.conversations.filter((c) => c.kind === "questions")) {
@@ -281,6 +293,7 @@ test("the dashboard renders the corpus inert", async ({ browser }) => {
     await expect(transcript.locator(".turn.customer")).toHaveCount(asked, { timeout: 30_000 });
     if (conv.kind === "messages") await expect(transcript.locator(".turn.human")).toHaveCount(conv.payloads.length);
     else await expect(transcript.locator(".citations").first()).toContainText("__xss(");
+    await expect(op.locator(".page-head .contact-name")).toContainText("__xss(");
     await inert(op, d, `the dashboard's transcript ${n + 1}`);
     const details = op.getByRole("button", { name: /Show route, guard verdicts/ });
     for (let i = 0; i < Math.min(4, await details.count()); i++) await details.first().click();
@@ -289,10 +302,27 @@ test("the dashboard renders the corpus inert", async ({ browser }) => {
     mark(`dashboard: transcript ${n + 1} of ${created.conversations.length}`);
   }
 
-  // The conversation list.
+  // The conversation list, page by page: every contact's name.
   await op.goto(`${s.base}/app/conversations`);
+  const table = op.getByRole("table", { name: "Conversations" });
   const rows = created.conversations.map((c) => `tr[data-conversation="${c.id}"]`).join(", ");
-  await expect(op.getByRole("table", { name: "Conversations" }).locator(rows)).toHaveCount(created.conversations.length);
+  let named = 0;
+  let listed = 0;
+  for (let page = 1; ; page++) {
+    await expect(table.locator("tbody tr").first()).toBeVisible();
+    named += await table.locator(".contact-name", { hasText: "__xss(" }).count();
+    listed += await table.locator(rows).count();
+    await inert(op, d, `the dashboard's conversation list, page ${page}`);
+    if (page === 1) await op.screenshot({ path: join(SHOTS, "24-xss-conversations.png") });
+    const older = op.getByRole("button", { name: "Older" });
+    if ((await older.count()) === 0) break;
+    const first = await table.locator("tbody tr").first().getAttribute("data-conversation");
+    await older.click();
+    await expect(table.locator("tbody tr").first()).not.toHaveAttribute("data-conversation", first!);
+  }
+  mark(`dashboard: ${named} contacts named by payloads in the conversation list`);
+  expect(listed, "the visitors' conversations in the list").toBe(created.conversations.length);
+  expect(named, "contacts listed by their payload names").toBe(XSS_CORPUS.length + created.conversations.length);
 
   // Documents (titles) and the search playground (titles, text, heading paths).
   for (const [n, c] of created.collections.entries()) {
@@ -307,7 +337,7 @@ test("the dashboard renders the corpus inert", async ({ browser }) => {
     await inert(op, d, `the dashboard's collection ${n + 1}`);
     mark(`dashboard: collection ${n + 1} of ${created.collections.length}`);
   }
-  await op.screenshot({ path: join(SHOTS, "24-xss-search.png") });
+  await op.screenshot({ path: join(SHOTS, "25-xss-search.png") });
 
   // Collections, agents, deployments and API keys listed by name; the agent's editor lists its collections.
   for (const [link, heading] of [
@@ -339,7 +369,7 @@ test("the dashboard renders the corpus inert", async ({ browser }) => {
   await op.getByRole("link", { name: "Audit log" }).click();
   await expect(op.getByRole("table", { name: "Audit log" })).toBeVisible();
   await op.locator("details").evaluateAll((all) => all.forEach((el) => ((el as HTMLDetailsElement).open = true)));
-  await op.screenshot({ path: join(SHOTS, "25-xss-team-audit.png") });
+  await op.screenshot({ path: join(SHOTS, "26-xss-team-audit.png") });
   mark("dashboard: team and audit log");
 
   await ctx.close();

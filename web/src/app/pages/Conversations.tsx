@@ -22,10 +22,18 @@ export function Conversations({ me }: { me: Me }) {
   const status = (q.get("status") ?? "") as Status | "";
   const owner = q.get("owner") ?? "";
   const outcome = q.get("outcome") ?? "";
+  // Pages of 100, newest first: the cursors of the pages before this one.
+  const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
+  useEffect(() => setPages([undefined]), [status]);
+  const after = pages[pages.length - 1];
   const list = useLoad(
     async () =>
-      ok(await api.GET("/v1/conversations", { params: { query: { limit: 100, ...(status ? { status } : {}) } } })),
-    [status],
+      ok(
+        await api.GET("/v1/conversations", {
+          params: { query: { limit: 100, ...(status ? { status } : {}), ...(after ? { after } : {}) } },
+        }),
+      ),
+    [status, after],
   );
   // Refresh the list while it is open, so new conversations show up.
   useEffect(() => {
@@ -81,6 +89,7 @@ export function Conversations({ me }: { me: Me }) {
           <thead>
             <tr>
               <th scope="col">Conversation</th>
+              <th scope="col">Contact</th>
               <th scope="col">Status</th>
               <th scope="col">Last outcome</th>
               <th scope="col">Language</th>
@@ -93,6 +102,9 @@ export function Conversations({ me }: { me: Me }) {
                 <td>
                   <Link href={`/conversations/${c.id}`}>{c.id.slice(0, 8)}</Link>
                   {c.assignee_id && <span class="muted small">{c.assignee_id === myId ? " · yours" : " · assigned"}</span>}
+                </td>
+                <td>
+                  <ContactCell contact={c.contact} />
                 </td>
                 <td>
                   <Badge value={c.status} />
@@ -109,7 +121,37 @@ export function Conversations({ me }: { me: Me }) {
           </tbody>
         </table>
       )}
+      <div class="row">
+        {pages.length > 1 && (
+          <button type="button" class="secondary" onClick={() => setPages(pages.slice(0, -1))}>
+            Newer
+          </button>
+        )}
+        {list.data?.next_cursor && (
+          <button type="button" class="secondary" onClick={() => setPages([...pages, list.data!.next_cursor ?? undefined])}>
+            Older
+          </button>
+        )}
+      </div>
     </Page>
+  );
+}
+
+type Contact = NonNullable<Conversation["contact"]>;
+
+/** Who a conversation is with: their name, else their email, else anonymous. */
+export function contactName(contact: Contact | null | undefined): string | undefined {
+  return contact?.name ?? contact?.email ?? undefined;
+}
+
+function ContactCell({ contact }: { contact: Contact | null | undefined }) {
+  const name = contactName(contact);
+  if (!name) return <span class="muted">anonymous</span>;
+  return (
+    <>
+      <span class="contact-name">{name}</span>
+      {contact?.name && contact.email && <div class="muted small">{contact.email}</div>}
+    </>
   );
 }
 
@@ -183,7 +225,16 @@ export function ConversationView({ params, me }: { params: Record<string, string
   return (
     <Page
       title={`Conversation ${id.slice(0, 8)}`}
-      sub={c && <>Agent version {c.agent_version ?? "—"} · started <Time iso={c.created_at} /> · language {c.language ?? "—"}</>}
+      sub={
+        c && (
+          <>
+            With <span class="contact-name">{contactName(c.contact) ?? "an anonymous visitor"}</span>
+            {c.contact?.name && c.contact.email && <> ({c.contact.email})</>}
+            {c.contact?.external_id && <> · your id {c.contact.external_id}</>} · agent version {c.agent_version ?? "—"} · started{" "}
+            <Time iso={c.created_at} /> · language {c.language ?? "—"}
+          </>
+        )
+      }
       actions={
         c && (
           <>
@@ -218,7 +269,7 @@ export function ConversationView({ params, me }: { params: Record<string, string
           ) : (
             <ol class="transcript" ref={log} aria-label="Transcript" aria-live="polite">
               {(msgs.data ?? []).map((m) => (
-                <Turn m={m} />
+                <Turn m={m} who={contactName(c?.contact)} />
               ))}
             </ol>
           )}
@@ -271,7 +322,7 @@ interface CitationLike {
   snippet?: string;
 }
 
-function Turn({ m }: { m: Message }) {
+function Turn({ m, who }: { m: Message; who?: string | undefined }) {
   const [open, setOpen] = useState(false);
   const citations = (m.citations as CitationLike[]).filter((c) => c && typeof c === "object");
   const details = (m.details ?? {}) as Record<string, unknown>;
@@ -294,7 +345,7 @@ function Turn({ m }: { m: Message }) {
   return (
     <li class={`turn ${m.role}`} data-role={m.role} data-message={m.id}>
       <div class="turn-head">
-        <strong>{m.role === "human" ? "Agent" : m.role}</strong>
+        <strong>{m.role === "human" ? "Agent" : m.role === "customer" && who ? who : m.role}</strong>
         {m.outcome && <Badge value={m.outcome} />}
         {m.confidence != null && <span class="muted small">confidence {m.confidence.toFixed(2)}</span>}
         <span class="muted small">
