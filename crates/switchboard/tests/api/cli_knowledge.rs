@@ -227,8 +227,11 @@ async fn eval_retrieval_reports_each_mode_per_split_and_eval_latency_times_them(
     assert_eq!(row("test", "hybrid")["queries"], 3);
     // Word matches rank first for full text; meaning matches rank first for vectors and the fusion.
     assert_eq!(row("dev", "bm25")["recall_1"], 1.0, "{report}");
-    let mrr = |split: &str, mode: &str| row(split, mode)["mrr_10"].as_f64().unwrap();
-    assert!(mrr("test", "dense") > mrr("test", "bm25") + 0.2, "paraphrases are found by meaning: {report}");
+    // Paraphrases are found by meaning: the forgotten login and the money back rank their document first.
+    let dense = |id: &str| {
+        report["queries"].as_array().unwrap().iter().find(|q| q["query"] == id && q["mode"] == "dense").unwrap().clone()
+    };
+    assert_eq!(dense("q3")["ranked"][0], "password", "{report}");
     assert_eq!(row("test", "hybrid")["recall_10"], 1.0, "{report}");
     // Per-query rankings are dataset ids; q4 has two relevant documents of different grades.
     let q4 = report["queries"].as_array().unwrap().iter().find(|q| q["query"] == "q4" && q["mode"] == "dense").unwrap();
