@@ -69,6 +69,30 @@ test("an operator logs in, uploads a document and sees it become ready", async (
   await expect(page.getByRole("heading", { name: "Shop assistant", level: 1 })).toBeVisible();
   await shot(page, "05-agent");
 
+  // The AI model: an endpoint with an API key kept as a secret, added without
+  // leaving the editor. A refused setting is shown in the section; the saved
+  // one is a draft, so the live version keeps the built-in answerer.
+  await page.getByLabel("An OpenAI-compatible endpoint").check();
+  await page.getByLabel(/^Base URL/).fill("https://user:pw@llm.example.com/v1");
+  await page.getByLabel(/^Model/).fill("gpt-4o-mini");
+  await page.getByRole("button", { name: "New secret…" }).first().click();
+  const dialog = page.getByRole("dialog", { name: "New secret" });
+  await dialog.getByLabel("Secret name").fill("llm-key");
+  await dialog.getByLabel("Secret value").fill("sk-e2e-not-a-real-key");
+  await dialog.getByRole("button", { name: "Add secret" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByLabel(/^API key/)).toHaveValue("llm-key");
+  await page.getByLabel(/^Temperature/).fill("0.2");
+  await page.getByRole("button", { name: "Save as new version" }).click();
+  const model = page.getByRole("group", { name: "AI model" });
+  await expect(model.getByRole("alert")).toContainText("llm.base_url");
+  await expect(page.getByLabel(/^Base URL/)).toHaveAttribute("aria-invalid", "true");
+  await page.getByLabel(/^Base URL/).fill("https://llm.example.com/v1");
+  await page.getByRole("button", { name: "Save as new version" }).click();
+  await expect(page.getByText("Saved as draft version 2")).toBeVisible();
+  await expect(model.getByRole("alert")).toHaveCount(0);
+  await shot(page, "05b-agent-model");
+
   await page.getByRole("link", { name: "Deployments" }).click();
   await page.getByLabel("Allowed origins").fill(s.host);
   await page.getByRole("button", { name: "Create deployment" }).click();
