@@ -190,6 +190,7 @@ test("the other dashboard screens render", async ({ page }) => {
   for (const [link, heading, file] of [
     ["Team", "Team", "14-team"],
     ["API keys", "API keys", "15-api-keys"],
+    ["Secrets", "Secrets", "15b-secrets"],
     ["Audit log", "Audit log", "16-audit"],
     ["Overview", "Overview", "17-overview-after"],
   ] as const) {

@@ -15,6 +15,7 @@ import { Agents, AgentView } from "./pages/Agents";
 import { Deployments, DeploymentView } from "./pages/Deployments";
 import { Team } from "./pages/Team";
 import { ApiKeys } from "./pages/ApiKeys";
+import { Secrets } from "./pages/Secrets";
 import { Audit } from "./pages/Audit";
 
 interface Route {
@@ -34,6 +35,7 @@ const ROUTES: Route[] = [
   { path: "/deployments/:id", page: DeploymentView },
   { path: "/team", page: Team },
   { path: "/api-keys", page: ApiKeys },
+  { path: "/secrets", page: Secrets },
   { path: "/audit", page: Audit },
 ];
 
@@ -45,6 +47,7 @@ const NAV: [string, string][] = [
   ["/deployments", "Deployments"],
   ["/team", "Team"],
   ["/api-keys", "API keys"],
+  ["/secrets", "Secrets"],
   ["/audit", "Audit log"],
 ];
 

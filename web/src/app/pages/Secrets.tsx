@@ -1,10 +1,67 @@
-// The organization's secrets as the agent editor uses them: a picker of
-// their names (values are never sent back by the server) and a dialog to add
-// one without leaving the form, so an unsaved draft is not lost.
+// The organization's secrets (API keys of model providers, tokens for HTTP
+// tools): their page, where they are added and deleted, and the picker the
+// agent editor uses, with a dialog to add one without leaving the form, so an
+// unsaved draft is not lost. The server never sends a value back.
 
 import { useState } from "preact/hooks";
 import { api, ok } from "../api";
-import { ErrorNote, Field, Modal, useAction, useLoad } from "../ui";
+import { Empty, ErrorNote, Field, Loading, Modal, Page, Time, useAction, useLoad } from "../ui";
+
+export function Secrets() {
+  const list = useLoad(async () => ok(await api.GET("/v1/secrets", { params: { query: { limit: 100 } } })).secrets, []);
+  const a = useAction();
+  const remove = (id: string, name: string) => {
+    if (!confirm(`Delete the secret “${name}”? Agents that use it fail to call their model or tools until it is added again.`)) return;
+    void a.run(async () => ok(await api.DELETE("/v1/secrets/{id}", { params: { path: { id } } }))).then(list.reload);
+  };
+  return (
+    <Page title="Secrets" sub="Keys and tokens your agents use, stored encrypted. A value is never shown again.">
+      <div class="card">
+        <h2>New secret</h2>
+        <NewSecret onCreated={() => list.reload()} />
+      </div>
+      <ErrorNote error={a.error ?? list.error} />
+      {list.loading && !list.data ? (
+        <Loading />
+      ) : list.data?.length === 0 ? (
+        <Empty>No secrets yet.</Empty>
+      ) : (
+        <table class="list" aria-label="Secrets">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Added</th>
+              <th scope="col">Changed</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data?.map((s) => (
+              <tr>
+                <td>
+                  <code>{s.name}</code>
+                </td>
+                <td>
+                  <Time iso={s.created_at} />
+                </td>
+                <td>
+                  <Time iso={s.updated_at} />
+                </td>
+                <td>
+                  <button type="button" class="ghost danger" onClick={() => remove(s.id, s.name)} aria-label={`Delete ${s.name}`}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Page>
+  );
+}
 
 export interface SecretList {
   names: string[] | undefined;
@@ -45,7 +102,7 @@ export function SecretPicker(props: {
             ? `The secrets could not be listed: ${props.secrets.error}`
             : names.length === 0
               ? "No secrets yet: add one with “New secret”. Its value is stored encrypted and never shown again."
-              : "One of the organization's secrets; its value is never shown again."
+              : "One of the organization's secrets (see Secrets in the menu); its value is never shown again."
         }
       >
         <select
@@ -82,13 +139,17 @@ function NewSecret({ onCreated }: { onCreated: (name: string) => void }) {
   const [name, setName] = useState("");
   const [value, setValue] = useState("");
   const a = useAction();
-  // Its own form inside the dialog: a <dialog> is outside the editor's form
-  // in the DOM only when it is open as a modal, so stop the submit here.
+  // In the editor this form sits inside the editor's form (a modal <dialog>
+  // is still its child in the DOM): its submit must not bubble up and save.
   const submit = async (e: Event) => {
     e.preventDefault();
     e.stopPropagation();
     const r = await a.run(async () => ok(await api.POST("/v1/secrets", { body: { name, value } })));
-    if (r) onCreated(r.name);
+    if (r) {
+      setName("");
+      setValue("");
+      onCreated(r.name);
+    }
   };
   return (
     <form onSubmit={(e) => void submit(e)}>
