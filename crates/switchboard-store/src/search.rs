@@ -34,6 +34,28 @@ pub(crate) fn query_terms(query: &str) -> Vec<String> {
     terms
 }
 
+/// English function words: they match most chunks, and BM25 gives them next
+/// to no weight, so an OR query over them only makes the engine score rows
+/// (PostgreSQL's `english` configuration drops the same kind of words).
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being",
+    "both", "but", "by", "can", "could", "did", "do", "does", "doing", "during", "each", "for", "from", "further",
+    "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "i", "if", "in", "into", "is", "it",
+    "its", "itself", "just", "me", "more", "most", "my", "myself", "of", "off", "on", "once", "only", "or", "other",
+    "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their",
+    "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until",
+    "up", "very", "was", "we", "were", "what", "which", "while", "who", "whom", "will", "with", "would", "you", "your",
+    "yours", "yourself",
+];
+
+/// [`query_terms`] without English function words, for a full-text OR query;
+/// a query of nothing but function words keeps them all.
+pub(crate) fn content_terms(query: &str) -> Vec<String> {
+    let terms = query_terms(query);
+    let content: Vec<String> = terms.iter().filter(|t| !STOP_WORDS.contains(&t.as_str())).cloned().collect();
+    if content.is_empty() { terms } else { content }
+}
+
 /// `$first, $first+1, …` for an `IN (…)` list of `n` values.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
@@ -54,6 +76,13 @@ mod tests {
     fn query_terms_drop_operators_and_punctuation() {
         assert_eq!(query_terms("Refund? \"NEAR\" (ÉTÉ) a-b*"), ["refund", "near", "été", "a", "b"]);
         assert!(query_terms("?!").is_empty());
+    }
+
+    #[test]
+    fn content_terms_drop_function_words_unless_nothing_else_is_left() {
+        assert_eq!(content_terms("How do I return a damaged item?"), ["how", "return", "damaged", "item"]);
+        assert_eq!(content_terms("Who are you"), ["who", "are", "you"]);
+        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
     }
 
     #[test]

@@ -146,7 +146,7 @@ impl SqliteStore {
 
     /// BM25 over FTS5 (headings weigh double); any query word may match.
     async fn search_text_backend(&self, t: &Tenant, scope: &SearchScope, query: &str) -> Result<Vec<ChunkHit>> {
-        let terms = search::query_terms(query);
+        let terms = search::content_terms(query);
         if terms.is_empty() || scope.collection_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -245,6 +245,7 @@ impl SqliteStore {
 crate::shared::impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, "");
 crate::conversations::impl_conversation_store!(SqliteStore, sqlx::Sqlite);
 crate::secrets::impl_secret_store!(SqliteStore, sqlx::Sqlite);
+crate::actions::impl_action_store!(SqliteStore, sqlx::Sqlite);
 crate::usage::impl_usage_store!(SqliteStore, sqlx::Sqlite);
 crate::widget::impl_widget_store!(
     SqliteStore,
