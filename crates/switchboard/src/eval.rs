@@ -65,6 +65,11 @@ pub struct RetrievalArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write each query's signals before fusion (JSON Lines: the query,
+    /// its relevant documents, and each signal's chunks as [dataset document
+    /// id, chunk id, score], best first), to study fusion offline.
+    #[arg(long)]
+    signals: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -293,8 +298,28 @@ async fn retrieval(args: RetrievalArgs) -> anyhow::Result<()> {
     let mut sums: HashMap<(String, &str), (Scores, usize)> = HashMap::new();
     let mut per_query = Vec::new();
     let started = Instant::now();
+    let mut signals_out = match &args.signals {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => None,
+    };
     for (n, q) in queries.iter().enumerate() {
         let found = search::signals(&state, &t, &scope, &q.text, Mode::Hybrid).await?;
+        if let Some(out) = signals_out.as_mut() {
+            let hits = |hits: &[switchboard_store::ChunkHit]| -> Vec<serde_json::Value> {
+                hits.iter()
+                    .map(|h| {
+                        let doc = doc_of.get(&h.document_id).map_or(h.document_id.as_str(), String::as_str);
+                        serde_json::json!([doc, h.chunk_id, h.score])
+                    })
+                    .collect()
+            };
+            let line = serde_json::json!({"query": q.id, "split": q.split, "relevant": q.relevant,
+                "exclude": q.exclude, "bm25": hits(&found.text), "dense": hits(&found.vector)});
+            use std::io::Write;
+            writeln!(out, "{line}")?;
+        }
         for (mode, label) in MODES {
             let req = SearchRequest { query: &q.text, top_k: usize::MAX, mode, weights };
             let fused = search::fuse(found.text.clone(), found.vector.clone(), &req);
