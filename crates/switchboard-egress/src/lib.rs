@@ -213,6 +213,13 @@ impl Client {
     }
 }
 
+/// A host-name resolver that refuses names resolving to an address `policy`
+/// forbids, for HTTP clients built elsewhere (an LLM provider's): the
+/// addresses it checks are the ones the client connects to.
+pub fn filtering_resolver(policy: AddressPolicy) -> Arc<dyn reqwest::dns::Resolve> {
+    Arc::new(resolve::FilteringResolver { policy: Arc::new(policy) })
+}
+
 /// See [`Client::check_url`].
 pub fn check_url(policy: &AddressPolicy, url: &Url) -> Result<(), EgressError> {
     if !matches!(url.scheme(), "http" | "https") {

@@ -87,7 +87,7 @@ use futures::StreamExt;
 
 pub use breaker::{BreakerConfig, BreakerState, Breakers, CircuitBreaker};
 pub use error::{ErrorClass, LlmError, TimeoutKind};
-pub use openai::{Auth, MaxTokensField, OpenAiConfig, OpenAiProvider, Timeouts};
+pub use openai::{Auth, MaxTokensField, OpenAiConfig, OpenAiProvider, Resolver, Timeouts};
 pub use resilient::{Resilient, Route};
 pub use retry::RetryPolicy;
 pub use tokens::{PriceTable, TokenBudget};

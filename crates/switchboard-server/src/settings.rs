@@ -29,6 +29,51 @@ pub struct Settings {
     pub web: WebSettings,
     pub secrets: SecretsSettings,
     pub llm: LlmProviderSettings,
+    pub tools: ToolEgressSettings,
+}
+
+/// Calls of agents' HTTP tools (organizations' own endpoints).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToolEgressSettings {
+    /// Let tools call loopback, private (RFC 1918), shared (CGNAT) and
+    /// unique-local addresses. Link-local addresses (cloud metadata) stay refused.
+    pub allow_private_networks: bool,
+    /// Networks tools may call whatever their kind, in CIDR form.
+    pub allowed_networks: Vec<String>,
+    /// The largest response body read; a larger one fails the call.
+    pub max_response_bytes: u64,
+    /// Redirects followed per call, each target checked like the first.
+    pub max_redirects: usize,
+}
+
+impl Default for ToolEgressSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            allowed_networks: Vec::new(),
+            max_response_bytes: 256 * 1024,
+            max_redirects: 3,
+        }
+    }
+}
+
+impl ToolEgressSettings {
+    /// The SSRF-safe client tool calls go through (each call sets its own timeout).
+    pub fn egress_client(&self) -> anyhow::Result<switchboard_egress::Client> {
+        let mut config =
+            switchboard_egress::EgressConfig::new(format!("Switchboard-Tools/{}", env!("CARGO_PKG_VERSION")));
+        config.addresses.allow_private_networks = self.allow_private_networks;
+        config.addresses.allowed_networks = self
+            .allowed_networks
+            .iter()
+            .map(|n| n.parse().map_err(|e| anyhow::anyhow!("tools.allowed_networks: `{n}`: {e}")))
+            .collect::<anyhow::Result<_>>()?;
+        config.connect_timeout = std::time::Duration::from_secs(5);
+        config.max_redirects = self.max_redirects;
+        config.max_body_bytes = self.max_response_bytes;
+        Ok(switchboard_egress::Client::new(config)?)
+    }
 }
 
 /// Calls to the agents' language models.
@@ -313,6 +358,7 @@ impl Default for Settings {
             web: WebSettings::default(),
             secrets: SecretsSettings::default(),
             llm: LlmProviderSettings::default(),
+            tools: ToolEgressSettings::default(),
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub jobs_changed: Arc<Notify>,
     /// Outbound HTTP to tenant-chosen URLs (crawls), SSRF-safe.
     pub egress: switchboard_egress::Client,
+    /// Outbound HTTP of agents' tools, SSRF-safe under `[tools]`' policy.
+    pub tool_egress: switchboard_egress::Client,
     /// Live conversation events for the streams (fed by the store's change announcements).
     pub hub: Arc<Hub>,
     /// Each agent version's intent index (example phrases embedded once).
@@ -58,6 +60,7 @@ impl AppState {
             jobs_queued: Arc::new(Notify::new()),
             jobs_changed: Arc::new(Notify::new()),
             egress: crate::knowledge::crawl::egress_client(&settings.knowledge.crawl)?,
+            tool_egress: settings.tools.egress_client()?,
             hub: Arc::new(Hub::default()),
             intents: Arc::new(Default::default()),
             sealer: Arc::new(Sealer::from_settings(&settings)?),

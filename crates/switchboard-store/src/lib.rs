@@ -10,6 +10,7 @@
 //!   and writes its audit entry in the same transaction as the change (jobs are
 //!   machinery, not tenant data, and are not audited).
 
+mod actions;
 mod changes;
 mod conversations;
 mod crawl_model;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use actions::{ActionStore, ApprovalStatus, NewTicket, NewToolApproval, Ticket, ToolApproval};
 pub use changes::{ChangeKind, ConversationChange};
 pub use conversations::*;
 pub use crawl_model::*;
@@ -51,7 +53,9 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: ConversationStore + WidgetStore + SecretStore + UsageStore + Send + Sync + 'static {
+pub trait Store:
+    ConversationStore + WidgetStore + SecretStore + UsageStore + ActionStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Cheap round trip to the database, for readiness.

@@ -40,6 +40,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (7, "vector index stamps", include_str!("../migrations/sqlite/0007_vector_stamps.sql")),
     (8, "tenant secrets", include_str!("../migrations/sqlite/0008_secrets.sql")),
     (9, "token usage", include_str!("../migrations/sqlite/0009_token_usage.sql")),
+    (10, "tool approvals and tickets", include_str!("../migrations/sqlite/0010_tool_actions.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
@@ -52,6 +53,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (7, "vector index stamps (SQLite only)", include_str!("../migrations/postgres/0007_vector_stamps.sql")),
     (8, "tenant secrets", include_str!("../migrations/postgres/0008_secrets.sql")),
     (9, "token usage", include_str!("../migrations/postgres/0009_token_usage.sql")),
+    (10, "tool approvals and tickets", include_str!("../migrations/postgres/0010_tool_actions.sql")),
 ]);
 
 pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {

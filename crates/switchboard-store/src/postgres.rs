@@ -179,6 +179,7 @@ impl PgStore {
 crate::shared::impl_store!(PgStore, sqlx::Postgres, Backend::Postgres, " FOR UPDATE SKIP LOCKED");
 crate::conversations::impl_conversation_store!(PgStore, sqlx::Postgres);
 crate::secrets::impl_secret_store!(PgStore, sqlx::Postgres);
+crate::actions::impl_action_store!(PgStore, sqlx::Postgres);
 crate::usage::impl_usage_store!(PgStore, sqlx::Postgres);
 crate::widget::impl_widget_store!(
     PgStore,

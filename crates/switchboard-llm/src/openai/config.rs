@@ -66,6 +66,20 @@ pub struct OpenAiConfig {
     pub timeouts: Timeouts,
     /// The most bytes read from one response, streamed or not.
     pub max_response_bytes: usize,
+    /// Resolves the endpoint's host name instead of the system resolver: the
+    /// server passes one that refuses addresses its network policy forbids, so
+    /// the addresses checked are the ones connected to (no DNS rebinding).
+    pub resolver: Option<Resolver>,
+}
+
+/// A host-name resolver for the provider's HTTP client.
+#[derive(Clone)]
+pub struct Resolver(pub std::sync::Arc<dyn reqwest::dns::Resolve>);
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver")
+    }
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
@@ -85,6 +99,7 @@ impl OpenAiConfig {
             include_usage: true,
             timeouts: Timeouts::standard(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            resolver: None,
         }
     }
 

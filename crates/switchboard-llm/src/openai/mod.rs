@@ -21,7 +21,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderVal
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::{Instant, timeout};
 
-pub use config::{Auth, MaxTokensField, OpenAiConfig, Timeouts};
+pub use config::{Auth, MaxTokensField, OpenAiConfig, Resolver, Timeouts};
 
 use crate::ChatProvider;
 use crate::error::{LlmError, TimeoutKind};
@@ -85,13 +85,15 @@ impl OpenAiProvider {
             headers.insert(name, sensitive(value)?);
         }
 
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(config.timeouts.connect)
             // A provider has no business redirecting, and a redirect could
             // carry the `api-key` header to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| LlmError::Config(format!("HTTP client: {}", error_chain(&e))))?;
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(resolver) = &config.resolver {
+            builder = builder.dns_resolver(resolver.0.clone());
+        }
+        let client = builder.build().map_err(|e| LlmError::Config(format!("HTTP client: {}", error_chain(&e))))?;
         Ok(OpenAiProvider { inner: Arc::new(Inner { client, url, endpoint, headers, secret, config }) })
     }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::http_tools::ToolSettings;
 use crate::error::ApiError;
 
 /// Everything that decides how an agent answers. A change to any of it is a
@@ -44,6 +45,10 @@ pub struct AgentConfig {
     /// The model that writes answers. Without it the built-in extractive answerer serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm: Option<LlmSettings>,
+    /// What the model may call besides `search_knowledge` and `handoff_to_human`
+    /// (used only with `llm`).
+    #[serde(default, skip_serializing_if = "ToolSettings::is_default")]
+    pub tools: ToolSettings,
 }
 
 /// An OpenAI-compatible Chat Completions endpoint and how to use it, with an
@@ -401,6 +406,7 @@ impl AgentConfig {
             return Err(ApiError::invalid("`knowledge.top_k` must be 1 to 20"));
         }
         self.llm = self.llm.map(LlmSettings::validate).transpose()?;
+        self.tools = self.tools.validate()?;
         Ok(self)
     }
 

@@ -99,6 +99,7 @@ pub struct Ask<'a> {
     pub passages: &'a [Passage],
     /// The agent version answering (its release snapshot when pinned).
     pub version_id: &'a str,
+    pub conversation_id: &'a str,
 }
 
 /// Builds the prompt, calls the model (and the tools it asks for) and
@@ -200,7 +201,7 @@ impl Call<'_> {
             Err(e) => return Err(LlmFailure::new("budget", format!("the token budget could not be checked: {e:#}"))),
         };
         let mut request = ChatRequest::new(ask.llm.model.clone(), messages.to_vec())
-            .with_tools(tools::builtins())
+            .with_tools(tools::offered(&ask.config.tools))
             .with_max_tokens(self.max_tokens)
             .with_timeout(Duration::from_secs(state.settings.llm.turn_timeout_secs.max(1)));
         if let Some(temperature) = ask.llm.temperature {
@@ -437,8 +438,12 @@ async fn route(
         }
         None => None,
     };
-    let provider = OpenAiProvider::new(OpenAiConfig::compatible(endpoint.base_url.clone(), key))
-        .map_err(|e| LlmFailure::new("provider", e.to_string()))?;
+    let mut config = OpenAiConfig::compatible(endpoint.base_url.clone(), key);
+    // The name is resolved again when the client connects: through the same
+    // policy, so a name that now points elsewhere (DNS rebinding) is refused.
+    let policy = state.settings.llm.address_policy().map_err(|e| LlmFailure::new("refused_address", e.to_string()))?;
+    config.resolver = Some(switchboard_llm::Resolver(switchboard_egress::filtering_resolver(policy)));
+    let provider = OpenAiProvider::new(config).map_err(|e| LlmFailure::new("provider", e.to_string()))?;
     let name = provider.endpoint().to_owned();
     let breaker = state.llm_breakers.get(&format!("{} {name}", t.org_id()));
     Ok(Route { name, provider: Arc::new(provider), breaker, model })

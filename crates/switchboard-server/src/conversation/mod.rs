@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod budget;
 pub mod extractive;
+pub mod http_tools;
 pub mod intents;
 pub mod llm;
 pub mod phrases;

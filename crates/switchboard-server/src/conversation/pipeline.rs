@@ -27,6 +27,7 @@ use super::extractive::{self, Passage};
 use super::intents::IntentVerdict;
 use super::llm::{self, LlmFailure, LlmReply};
 use super::phrases::{Phrase, say};
+use super::tools;
 use crate::error::{ApiError, ApiResult};
 use crate::knowledge::embedding;
 use crate::knowledge::search::{self, SearchRequest, Weights};
@@ -285,6 +286,7 @@ pub async fn run_turn(
                     history: &history,
                     passages: &passages,
                     version_id: &version.id,
+                    conversation_id,
                 };
                 let result = llm::act(state, t, ask, live).await;
                 timings.generate = ms(stage);
@@ -700,17 +702,27 @@ fn llm_draft(result: Result<LlmReply, LlmFailure>, config: &AgentConfig, lang: &
         return base(Draft { evidence, confidence: 0.0, ..refused });
     }
     let numbered = &reply.sources;
-    let chunks: Vec<&str> = numbered.iter().map(|p| p.text.as_str()).collect();
+    // What the organization's own tools answered this turn is evidence too (an
+    // order's status is in no help article); it follows the numbered sources.
+    let from_tools: Vec<&tools::ToolRecord> = reply.tool_calls.iter().filter(|c| c.ran && !c.builtin).collect();
+    let chunks: Vec<&str> =
+        numbered.iter().map(|p| p.text.as_str()).chain(from_tools.iter().map(|c| c.result.as_str())).collect();
     let report = switchboard_guard::grounding::check(&reply.text, &chunks, &GroundingOptions::RECOMMENDED);
     let dropped: Vec<&str> = report.unsupported().map(|c| reply.text[c.span.clone()].trim()).collect();
     let claims = report.claims.len();
     let text = if dropped.is_empty() { reply.text.trim().to_owned() } else { report.supported_text(&reply.text) };
     let numbers: Vec<usize> =
         llm::cited_numbers(&text).into_iter().filter(|n| (1..=numbered.len()).contains(n)).collect();
+    let tools_used: Vec<&str> = from_tools.iter().map(|c| c.name.as_str()).collect();
     let evidence = serde_json::json!({
-        "grounding": {"claims": claims, "dropped": dropped},
+        "grounding": {"claims": claims, "dropped": dropped, "tools": tools_used},
         "tool_calls": reply.tool_calls,
     });
+    let confidence = (claims - dropped.len()) as f64 / claims.max(1) as f64;
+    if numbers.is_empty() && !from_tools.is_empty() && !text.trim().is_empty() && confidence > 0.0 {
+        // Grounded in the tools' answers: no article to cite, but not a guess either.
+        return base(Draft { text, outcome: Outcome::Answered, confidence, evidence, ..Draft::empty() });
+    }
     if numbers.is_empty() {
         let draft = abstain(config, lang, Phrase::Abstain, "no grounded answer in the knowledge");
         return base(Draft { evidence, ..draft });
@@ -730,7 +742,6 @@ fn llm_draft(result: Result<LlmReply, LlmFailure>, config: &AgentConfig, lang: &
             }
         })
         .collect();
-    let confidence = (claims - dropped.len()) as f64 / claims.max(1) as f64;
     base(Draft { text, outcome: Outcome::Answered, confidence, citations, evidence, ..Draft::empty() })
 }
 

@@ -159,9 +159,9 @@ async fn check_collections(state: &AppState, p: &Principal, config: &AgentConfig
     Ok(())
 }
 
-/// Every secret the LLM settings name must exist (its value is not read here).
+/// Every secret the LLM settings and the tools name must exist (its value is not read here).
 async fn check_secrets(state: &AppState, p: &Principal, config: &AgentConfig) -> ApiResult<()> {
-    for name in config.llm.iter().flat_map(|llm| llm.secret_names()) {
+    for name in config.llm.iter().flat_map(|llm| llm.secret_names()).chain(config.tools.secret_names()) {
         if state.store.find_secret_by_name(&p.tenant, name).await?.is_none() {
             return Err(ApiError::invalid(format!("no secret named `{name}` (add it with POST /v1/secrets)")));
         }

@@ -3,6 +3,7 @@
 //! one in the OpenAPI document as it adds it to the router: a route cannot be
 //! served without being documented.
 
+mod actions;
 mod agents;
 mod api_keys;
 mod audit;
@@ -164,6 +165,7 @@ pub fn all(settings: &crate::settings::Settings) -> Routes {
         .merge(deployments::router())
         .merge(stats::router())
         .merge(secrets::router())
+        .merge(actions::router())
         .routes(routes!(openapi_json))
         .split_for_parts();
     let (widget, widget_spec) = OpenApiRouter::<AppState>::new()

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -92,26 +92,6 @@ async fn site(handler: impl Fn(&SiteState, &str) -> Response + Send + Sync + 'st
     let app = Router::new().fallback(serve).with_state(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Site { addr, state }
-}
-
-/// A listener on another loopback address that counts connections and never answers.
-struct Canary {
-    addr: SocketAddr,
-    hits: Arc<AtomicUsize>,
-}
-
-async fn canary() -> Canary {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.2", 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            drop(socket);
-        }
-    });
-    Canary { addr, hits }
 }
 
 /// A page with the navigation and footer every page of a real site repeats.
@@ -433,7 +413,7 @@ async fn a_recrawl_versions_changed_pages_and_removes_vanished_ones() {
 
 #[tokio::test]
 async fn ssrf_attempts_are_refused_and_the_internal_target_sees_nothing() {
-    let internal = canary().await;
+    let internal = canary("127.0.0.2").await;
     let app = spawn_app_with(|s| {
         // Private networks stay closed; only the test site's address is let through.
         s.knowledge.crawl.allowed_networks = vec!["127.0.0.1/32".into()];

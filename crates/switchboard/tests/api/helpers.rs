@@ -182,3 +182,42 @@ pub async fn assert_problem(r: Response, status: u16, code: &str) -> Value {
     assert!(body["request_id"].is_string(), "request id in {body}");
     body
 }
+
+/// A listener standing in for an internal service (on `ip`, a loopback
+/// address): counts connections and never answers. SSRF tests assert it got none.
+pub struct Canary {
+    pub addr: SocketAddr,
+    pub hits: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Canary {
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+pub async fn canary(ip: &str) -> Canary {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    Canary { addr, hits }
+}
+
+/// The tool messages the scripted model got back in its request `n`.
+pub fn tool_results(mock: &switchboard_llm::mock::MockLlm, n: usize) -> Vec<String> {
+    let body = mock.requests()[n].json.clone().unwrap();
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -109,6 +109,44 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, Fixture> {
         map.insert(path, conversation_fixture(BTreeMap::from([("post", json!({}))])));
     }
     map.insert("/v1/conversations/{id}/stream", conversation_fixture(BTreeMap::new()));
+    // A tool call waiting for approval and a ticket, as a turn would leave them.
+    let t = switchboard_store::Tenant::new(app.a.org_id.clone());
+    let live = app.store.get_agent(&t, &agent_id).await.unwrap().live_version_id.unwrap();
+    let approval = app
+        .store
+        .request_approval(
+            &t,
+            &switchboard_store::NewToolApproval {
+                conversation_id: conversation_id.clone(),
+                agent_version_id: live,
+                tool: "refund".into(),
+                arguments: "{\"amount\": 9999}".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let approval_fixture = || Fixture { id: approval.id.clone(), bodies: BTreeMap::from([("post", json!({}))]) };
+    for path in ["/v1/approvals/{id}", "/v1/approvals/{id}/approve", "/v1/approvals/{id}/deny"] {
+        map.insert(path, approval_fixture());
+    }
+    let ticket = app
+        .store
+        .create_ticket(
+            &t,
+            &switchboard_store::NewTicket {
+                conversation_id: Some(conversation_id.clone()),
+                subject: "A's ticket".into(),
+                description: String::new(),
+                priority: "normal".into(),
+                created_by: "assistant".into(),
+            },
+        )
+        .await
+        .unwrap();
+    map.insert(
+        "/v1/tickets/{id}",
+        Fixture { id: ticket.id.clone(), bodies: BTreeMap::from([("patch", json!({"status": "closed"}))]) },
+    );
     let deployment: Value = app
         .post(
             "/v1/deployments",

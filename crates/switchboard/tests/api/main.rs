@@ -22,4 +22,5 @@ mod pagination;
 mod rate_limit;
 mod roles;
 mod secrets;
+mod tools;
 mod widget;

@@ -64,6 +64,8 @@ async fn each_role_can_do_exactly_what_the_matrix_says() {
             case(Method::PATCH, format!("/v1/users/{victim}"), Some(json!({"role": "agent"})), MANAGERS),
             case(Method::DELETE, format!("/v1/users/{victim}"), None, MANAGERS),
             case(Method::GET, "/v1/collections", None, EVERYONE),
+            case(Method::GET, "/v1/approvals?status=pending", None, EVERYONE),
+            case(Method::GET, "/v1/tickets", None, EVERYONE),
             case(Method::GET, format!("/v1/collections/{collection}"), None, EVERYONE),
             case(Method::POST, "/v1/collections", Some(json!({"name": format!("new kb by {role}")})), MANAGERS),
             case(Method::PATCH, format!("/v1/collections/{collection}"), Some(json!({"description": "d"})), MANAGERS),
