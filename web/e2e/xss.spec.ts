@@ -76,9 +76,29 @@ async function detecting(ctx: BrowserContext): Promise<Detector> {
   return d;
 }
 
+/**
+ * Waits until every image on the page (shadow roots included) has loaded or
+ * failed and every audio or video element has stopped loading, then for two
+ * animation frames: an image's error or load event is fired in the same task
+ * that marks it complete, and events queued by the page's last changes (a
+ * toggle, a media error) run before the frames after them. So a payload
+ * that would run from such a late handler has run when this returns.
+ */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const all = (root: Document | ShadowRoot): Element[] =>
+      [...root.querySelectorAll("*")].flatMap((el) => (el.shadowRoot ? [el, ...all(el.shadowRoot)] : [el]));
+    const els = all(document);
+    const images = els.filter((el): el is HTMLImageElement => el instanceof HTMLImageElement);
+    const media = els.filter((el): el is HTMLMediaElement => el instanceof HTMLMediaElement);
+    return images.every((img) => img.complete) && media.every((m) => m.networkState !== HTMLMediaElement.NETWORK_LOADING);
+  });
+  await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
 /** Lets the page's late handlers (a failed image's onerror) fire, then expects that nothing ran. */
 async function inert(page: Page, d: Detector, where: string): Promise<void> {
-  await page.waitForTimeout(250);
+  await settled(page);
   expect(d.hits, `payloads that ran in ${where}`).toEqual([]);
   expect(d.dialogs, `dialogs opened by payloads in ${where}`).toEqual([]);
 }
@@ -254,7 +274,8 @@ test("the widget renders the corpus inert", async ({ browser }) => {
     else await expect(panel.locator(".msg.assistant .citation").first()).toContainText("__xss(");
     await expect(panel).toContainText("__xss(");
     await panel.locator(".log").evaluate((el) => el.scrollTo(0, 0));
-    await page.waitForTimeout(300);
+    await expect.poll(() => panel.locator(".log").evaluate((el) => el.scrollTop)).toBe(0);
+    await settled(page);
     if (n === 0) await page.screenshot({ path: join(SHOTS, "20-xss-widget.png") });
     if (n === created.conversations.length - 1) await page.screenshot({ path: join(SHOTS, "21-xss-widget-citations.png") });
     const ids = `${conv.payloads[0]!.id}-${conv.payloads[conv.payloads.length - 1]!.id}`;
