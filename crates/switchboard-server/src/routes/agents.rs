@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use super::dto::iso;
 use crate::auth::{Permission, Principal};
 use crate::conversation::agent::{self, AgentConfig, Change};
+use crate::conversation::http_tools::ToolSettings;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, ListParams, is_object_id};
 use crate::state::AppState;
@@ -94,6 +95,8 @@ pub struct UpdateAgent {
     #[serde(default, with = "super::org::double_option")]
     #[schema(value_type = Option<agent::LlmSettings>)]
     pub llm: Option<Option<agent::LlmSettings>>,
+    /// The whole tools section (`create_ticket` and every HTTP tool); omit to keep.
+    pub tools: Option<ToolSettings>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -244,7 +247,8 @@ async fn update_agent(
         intents,
         autonomy,
         knowledge,
-        llm
+        llm,
+        tools
     );
     let config = config.validate()?;
     check_collections(&state, &p, &config).await?;

@@ -448,3 +448,45 @@ async fn an_agent_without_create_ticket_is_not_offered_it_and_cannot_call_it() {
     let list: Value = s.app.get("/v1/tickets", &s.app.a.key).await.json().await.unwrap();
     assert!(list["tickets"].as_array().unwrap().is_empty());
 }
+
+/// The dashboard's agent editor saves the tools section with PATCH like any
+/// other section: a new draft version; a change elsewhere keeps the tools; a
+/// bad tool is refused as at creation.
+#[tokio::test]
+async fn the_tools_section_changes_with_patch_as_a_new_draft_version() {
+    let app = spawn_app().await;
+    let r = app.post("/v1/agents", &app.a.key, &json!({"name": "Bot", "collection_ids": []})).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let tool = |url: &str| {
+        json!({"name": "lookup", "description": "Look up an order.", "url": url, "method": "POST", "side_effects": false,
+               "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}})
+    };
+    let path = format!("/v1/agents/{id}");
+
+    let r = app
+        .patch(
+            &path,
+            &app.a.key,
+            &json!({"tools": {"create_ticket": false, "http": [tool("https://shop.example/o/{id}")]}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let v2: Value = r.json().await.unwrap();
+    assert_eq!((v2["version"].as_i64(), v2["state"].as_str()), (Some(2), Some("draft")));
+    assert_eq!(v2["config"]["tools"]["create_ticket"], false);
+    assert_eq!(v2["config"]["tools"]["http"][0]["name"], "lookup");
+    assert_eq!(v2["config"]["tools"]["http"][0]["side_effects"], false);
+
+    let r = app.patch(&path, &app.a.key, &json!({"persona": "Formal"})).await;
+    assert_eq!(r.status(), 200);
+    let v3: Value = r.json().await.unwrap();
+    assert_eq!(v3["config"]["tools"], v2["config"]["tools"], "omitted, the tools are kept");
+
+    let r = app.patch(&path, &app.a.key, &json!({"tools": {"http": [tool("https://{id}/o")]}})).await;
+    assert_problem(r, 422, "invalid-request").await;
+    let r = app.patch(&path, &app.a.key, &json!({"tools": {}})).await;
+    assert_eq!(r.status(), 200, "the defaults: create_ticket and no HTTP tools");
+    let v4: Value = r.json().await.unwrap();
+    assert!(v4["config"].get("tools").is_none(), "{v4}");
+}
