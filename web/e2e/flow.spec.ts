@@ -93,6 +93,30 @@ test("an operator logs in, uploads a document and sees it become ready", async (
   await expect(model.getByRole("alert")).toHaveCount(0);
   await shot(page, "05b-agent-model");
 
+  // Tools: an HTTP tool whose header takes the secret; parameters that are not
+  // JSON are caught before saving; a URL placeholder the parameters lack is
+  // refused by the server and shown in the section.
+  const tools = page.getByRole("group", { name: "Tools", exact: true });
+  await tools.getByRole("button", { name: "Add HTTP tool" }).click();
+  await expect(tools.getByLabel(/^Tool name/)).toBeFocused();
+  await tools.getByLabel(/^Tool name/).fill("order_status");
+  await tools.getByLabel(/^Description/).fill("Looks up an order's status by its number.");
+  await tools.getByLabel(/^URL/).fill("https://shop.example.com/api/orders/{order}");
+  await tools.getByLabel(/^Parameters/).fill('{"type": "object", "properties": {"order_id": ');
+  await expect(tools.getByText(/Not valid JSON/)).toBeVisible();
+  await tools.getByLabel(/^Parameters/).fill('{"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}');
+  await tools.getByRole("button", { name: "Add header" }).click();
+  await tools.getByLabel(/^Header name/).fill("Authorization");
+  await tools.getByLabel(/^Header secret/).selectOption("llm-key");
+  await tools.getByLabel(/^Header value/).fill("Bearer {secret}");
+  await page.getByRole("button", { name: "Save as new version" }).click();
+  await expect(tools.getByRole("alert")).toContainText("`tools.http[0].url` uses `{order}`");
+  await tools.getByLabel(/^URL/).fill("https://shop.example.com/api/orders/{order_id}");
+  await page.getByRole("button", { name: "Save as new version" }).click();
+  await expect(page.getByText("Saved as draft version 3")).toBeVisible();
+  await expect(page.getByRole("group", { name: "order_status" })).toBeVisible();
+  await shot(page, "05c-agent-tools");
+
   await page.getByRole("link", { name: "Deployments" }).click();
   await page.getByLabel("Allowed origins").fill(s.host);
   await page.getByRole("button", { name: "Create deployment" }).click();
@@ -191,6 +215,7 @@ test("the other dashboard screens render", async ({ page }) => {
     ["Team", "Team", "14-team"],
     ["API keys", "API keys", "15-api-keys"],
     ["Secrets", "Secrets", "15b-secrets"],
+    ["Approvals", "Approvals", "15c-approvals"],
     ["Audit log", "Audit log", "16-audit"],
     ["Overview", "Overview", "17-overview-after"],
   ] as const) {

@@ -21,6 +21,7 @@ vi.mock("../src/app/api", async (importOriginal) => {
 
 const { Editor } = await import("../src/app/pages/AgentEditor");
 const { llmForm, llmSettings } = await import("../src/app/pages/AgentModel");
+const { schemaError, toolsForm, toolsSettings, unknownPlaceholders } = await import("../src/app/pages/AgentTools");
 
 type Version = ResponseOf<"/v1/agents/{id}/versions/{version}", "get">;
 type Agent = ResponseOf<"/v1/agents/{id}", "get">;
@@ -234,5 +235,123 @@ describe("llmForm and llmSettings", () => {
   it("leaves empty numbers out and keeps a switched-off fallback out of the JSON", () => {
     const f = llmForm({ provider: "openai", base_url: "https://a.example/v1", model: "m", fallback: { provider: "openai", base_url: "https://b.example/v1", model: "n" } });
     expect(llmSettings({ ...f, fallback_enabled: false })).toEqual({ provider: "openai", base_url: "https://a.example/v1", model: "m" });
+  });
+});
+
+const tools = () => [...root.querySelectorAll("fieldset")].find((f) => f.querySelector("legend")?.textContent === "Tools")!;
+const button = (name: string, within: ParentNode = root) =>
+  [...within.querySelectorAll("button")].find((b) => b.textContent?.trim() === name) ?? (() => { throw new Error(`no button ${name}`); })();
+
+describe("the agent editor's tools", () => {
+  const orderStatus = {
+    name: "order_status",
+    description: "Looks up an order",
+    parameters: { type: "object", properties: { order_id: { type: "string" } }, required: ["order_id"] },
+    method: "GET" as const,
+    url: "https://shop.example/api/orders/{order_id}",
+    headers: [{ name: "Authorization", value: "Bearer {secret}", secret: "openai-key" }],
+    side_effects: false,
+    timeout_secs: 10,
+  };
+
+  it("sends create_ticket and the stored tools unchanged when nothing is edited", async () => {
+    await mount({ ...config, tools: { create_ticket: false, http: [orderStatus] } } as unknown as Version["config"]);
+    expect(control("Let it open a support ticket for the customer").checked).toBe(false);
+    const body = await save();
+    expect(body.tools).toEqual({ create_ticket: false, http: [orderStatus] });
+  });
+
+  it("adds an HTTP tool with a header that uses a secret, and removes another", async () => {
+    await mount({ ...config, tools: { http: [orderStatus] } } as unknown as Version["config"]);
+    expect(control("Let it open a support ticket for the customer").checked).toBe(true);
+    button("Remove order_status").click();
+    await settle();
+    button("Add HTTP tool").click();
+    await settle();
+    const t = [...tools().querySelectorAll("fieldset.tool")].at(-1)!;
+    // The new tool's name box has the focus, for the keyboard.
+    await vi.waitFor(() => expect(document.activeElement).toBe(control("Tool name", t)));
+    type("Tool name", "refund", t);
+    type("Description", "Refunds an order", t);
+    control<HTMLSelectElement>("Method", t).value = "POST";
+    control<HTMLSelectElement>("Method", t).dispatchEvent(new Event("change", { bubbles: true }));
+    type("URL", "https://shop.example/api/orders/{order_id}/refund", t);
+    type("Parameters (JSON schema)", '{"type":"object","properties":{"order_id":{"type":"string"}}}', t);
+    type("Timeout (seconds)", "5", t);
+    await settle();
+    // Until someone chooses, a call that is no GET waits for a person.
+    expect(control("It changes something (each call waits for a person's approval)", t).checked).toBe(true);
+    button("Add header", t).click();
+    await settle();
+    type("Header name", "X-Api-Key", t);
+    const secret = control<HTMLSelectElement>("Header secret", t);
+    secret.value = "backup-key";
+    secret.dispatchEvent(new Event("change", { bubbles: true }));
+    await settle();
+    expect(control("Header value", t).value).toBe("{secret}");
+    const body = await save();
+    expect(body.tools).toEqual({
+      create_ticket: true,
+      http: [
+        {
+          name: "refund",
+          description: "Refunds an order",
+          parameters: { type: "object", properties: { order_id: { type: "string" } } },
+          method: "POST",
+          url: "https://shop.example/api/orders/{order_id}/refund",
+          headers: [{ name: "X-Api-Key", value: "{secret}", secret: "backup-key" }],
+          timeout_secs: 5,
+        },
+      ],
+    });
+  });
+
+  it("does not save parameters that are not a JSON object, and says why at the box", async () => {
+    await mount({ ...config, tools: { http: [orderStatus] } } as unknown as Version["config"]);
+    const schema = control<HTMLTextAreaElement>("Parameters (JSON schema)", tools());
+    type("Parameters (JSON schema)", '{"type": "object",', tools());
+    await settle();
+    expect(schema.getAttribute("aria-invalid")).toBe("true");
+    const note = root.querySelector(`#${schema.getAttribute("aria-describedby")}`)!;
+    expect(note.textContent).toContain("Not valid JSON");
+    root.querySelector<HTMLFormElement>("form.editor")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await settle();
+    expect(document.activeElement).toBe(schema);
+    expect(server.seen.some((s) => s.method === "PATCH")).toBe(false);
+    type("Parameters (JSON schema)", "[1, 2]", tools());
+    await settle();
+    expect(root.querySelector(`#${schema.getAttribute("aria-describedby")}`)?.textContent).toContain("must be a JSON object");
+  });
+
+  it("shows the server's refusal about a tool in the Tools section", async () => {
+    onPatch = (_req, res) => problem(res, 422, "`tools.http[0].url` uses `{order}`, which `parameters` does not define");
+    await mount({ ...config, tools: { http: [orderStatus] } } as unknown as Version["config"]);
+    await save();
+    await vi.waitFor(() => expect(tools().querySelector("[role=alert]")?.textContent).toContain("which `parameters` does not define"));
+    expect(root.querySelectorAll("[role=alert]")).toHaveLength(1);
+    const url = control("URL", tools());
+    expect(url.getAttribute("aria-invalid")).toBe("true");
+    expect(url.getAttribute("aria-describedby")).toBe("tools-error");
+  });
+});
+
+describe("tool helpers", () => {
+  it("check the parameters and the URL's placeholders", () => {
+    expect(schemaError('{"type":"object"}')).toBeUndefined();
+    expect(schemaError("null")).toContain("JSON object");
+    expect(schemaError("{")).toContain("Not valid JSON");
+    expect(unknownPlaceholders("https://x.example/{a}?q={b}", '{"properties":{"a":{}}}')).toEqual(["b"]);
+  });
+
+  it("round-trip the stored tools", () => {
+    const t = { create_ticket: true, http: [{ name: "a", description: "d", parameters: { type: "object" }, method: "DELETE" as const, url: "https://x.example/{id}", headers: [], side_effects: true }] };
+    expect(toolsSettings(toolsForm(t as unknown as Parameters<typeof toolsForm>[0]))).toEqual(t);
+    expect(toolsSettings(toolsForm(undefined))).toEqual({ create_ticket: true, http: [] });
+    // side_effects left unset stays unset (the server's default), unless someone ticks or unticks it.
+    const unset = toolsForm({ http: [{ name: "b", description: "d", parameters: {}, method: "POST", url: "https://x.example/" }] });
+    expect(unset.http[0]!.side_effects).toBe(true);
+    expect(toolsSettings(unset).http![0]).not.toHaveProperty("side_effects");
+    unset.http[0] = { ...unset.http[0]!, side_effects: false, side_effects_chosen: true };
+    expect(toolsSettings(unset).http![0]!.side_effects).toBe(false);
   });
 });

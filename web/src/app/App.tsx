@@ -12,6 +12,7 @@ import { Overview } from "./pages/Overview";
 import { Conversations, ConversationView } from "./pages/Conversations";
 import { Knowledge, CollectionView } from "./pages/Knowledge";
 import { Agents, AgentView } from "./pages/Agents";
+import { Approvals } from "./pages/Approvals";
 import { Deployments, DeploymentView } from "./pages/Deployments";
 import { Team } from "./pages/Team";
 import { ApiKeys } from "./pages/ApiKeys";
@@ -31,6 +32,7 @@ const ROUTES: Route[] = [
   { path: "/knowledge/:id", page: CollectionView },
   { path: "/agents", page: Agents },
   { path: "/agents/:id", page: AgentView },
+  { path: "/approvals", page: Approvals },
   { path: "/deployments", page: Deployments },
   { path: "/deployments/:id", page: DeploymentView },
   { path: "/team", page: Team },
@@ -44,6 +46,7 @@ const NAV: [string, string][] = [
   ["/conversations", "Conversations"],
   ["/knowledge", "Knowledge"],
   ["/agents", "Agents"],
+  ["/approvals", "Approvals"],
   ["/deployments", "Deployments"],
   ["/team", "Team"],
   ["/api-keys", "API keys"],

@@ -8,6 +8,7 @@ import { api, ok } from "../api";
 import { ErrorNote, Field, useAction, useLoad } from "../ui";
 import { fieldOf, llmForm, llmSettings, ModelSection, type LlmForm } from "./AgentModel";
 import { useSecrets } from "./Secrets";
+import { schemaError, toolsForm, toolsSettings, ToolsSection, type ToolsForm } from "./AgentTools";
 
 type Agent = ResponseOf<"/v1/agents/{id}", "get">;
 type Version = ResponseOf<"/v1/agents/{id}/versions/{version}", "get">;
@@ -27,6 +28,7 @@ interface Full {
   autonomy: { default: string; topics: Record<string, string> };
   knowledge: { pin_to_release: boolean; top_k: number };
   llm: LlmForm;
+  tools: ToolsForm;
 }
 
 /** The editor's state for a stored configuration. */
@@ -51,6 +53,7 @@ export function full(c: Config): Full {
     autonomy: { default: c.autonomy?.default ?? "auto", topics: { ...(c.autonomy?.topics ?? {}) } as Record<string, string> },
     knowledge: { pin_to_release: c.knowledge?.pin_to_release ?? false, top_k: c.knowledge?.top_k ?? 6 },
     llm: llmForm(c.llm),
+    tools: toolsForm(c.tools),
   };
 }
 
@@ -68,6 +71,7 @@ export function updateBody(c: Full): UpdateBody {
     autonomy: c.autonomy,
     knowledge: c.knowledge,
     llm: llmSettings(c.llm),
+    tools: toolsSettings(c.tools),
   };
 }
 
@@ -115,11 +119,19 @@ export function Editor({ agent, base, onSaved }: { agent: Agent; base: Version; 
 
   const topics = c.guardrails.blocked_topics.map((t) => `${t.name}: ${t.keywords.join(", ")}`).join("\n");
   const intents = c.intents.map((t) => `${t.name}: ${t.examples.join(" | ")}`).join("\n");
-  // A server message about the model's settings is shown in that section, next to its boxes.
-  const llmError = fieldOf(a.error)?.startsWith("llm") ? a.error : undefined;
+  // A server message about the model's or the tools' settings is shown in that section, next to its boxes.
+  const at = fieldOf(a.error);
+  const llmError = at?.startsWith("llm") ? a.error : undefined;
+  const toolsError = at?.startsWith("tools") ? a.error : undefined;
   const save = async (e: Event) => {
     e.preventDefault();
     setSaved(undefined);
+    // Parameters that are not a JSON object are shown at their box; send nothing until they are.
+    const bad = c.tools.http.find((t) => schemaError(t.parameters));
+    if (bad) {
+      document.getElementById(`tool-${bad.key}-parameters`)?.focus();
+      return;
+    }
     const v = await a.run(async () =>
       ok(
         await api.PATCH("/v1/agents/{id}", {
@@ -272,7 +284,13 @@ export function Editor({ agent, base, onSaved }: { agent: Agent; base: Version; 
         </Field>
       </fieldset>
       <ModelSection value={c.llm} onChange={(change) => setC((c) => ({ ...c, llm: change(c.llm) }))} secrets={secrets} error={llmError} />
-      {!llmError && <ErrorNote error={a.error} />}
+      <ToolsSection
+        value={c.tools}
+        onChange={(change) => setC((c) => ({ ...c, tools: change(c.tools) }))}
+        secrets={secrets}
+        error={toolsError}
+      />
+      {!llmError && !toolsError && <ErrorNote error={a.error} />}
       {saved && <p role="status">{saved}</p>}
       <button type="submit" disabled={a.busy}>
         Save as new version

@@ -80,12 +80,12 @@ export function llmSettings(f: LlmForm): LlmSettings | null {
 }
 
 /**
- * The dotted field a server message names first, e.g. "llm.base_url" for
- * "`llm.base_url` must be an http(s) URL ...", so the section can show the
- * message next to the box it is about.
+ * The field a server message names first, e.g. "llm.base_url" for
+ * "`llm.base_url` must be an http(s) URL ..." or "tools.http[0].url", so the
+ * section can show the message next to the box it is about.
  */
 export function fieldOf(message: string | undefined): string | undefined {
-  return message?.match(/`([a-z_]+(?:\.[a-z_0-9]+)*)`/)?.[1];
+  return message?.match(/`([a-z_]+(?:\[\d+\]|\.[a-z_0-9]+)*)`/)?.[1];
 }
 
 interface Props {
