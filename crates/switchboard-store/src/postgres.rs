@@ -26,6 +26,15 @@ impl PgStore {
             // A ping before every checkout doubles the round trips; broken connections still fail and are replaced.
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
+            // pgvector: an HNSW scan whose rows are filtered (tenant, collection,
+            // live version) goes on until the LIMIT is met, instead of stopping
+            // at `hnsw.ef_search` candidates.
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(&mut *conn, "SET hnsw.iterative_scan = relaxed_order").await?;
+                    Ok(())
+                })
+            })
             .connect(url)
             .await?;
         let store = Self { pool, changes: Changes::default(), listening: tokio::sync::OnceCell::new() };
@@ -157,16 +166,35 @@ impl PgStore {
         // The dimension is a number we computed, safe to inline; the cast must
         // match the partial index expression for the index to be used.
         let dim = embedding.len();
-        let sql = format!(
-            "SELECT {HIT}, (1 - (c.embedding::vector({dim}) <=> $1::vector({dim})))::float8 AS score \
+        let sql = if scope.pinned_to.is_none() {
+            // Live chunks: the liveness test is a correlated scalar subquery, so
+            // it stays a filter of the HNSW index scan; a join (or EXISTS, which
+            // the planner turns into one) misestimates and sorts every vector.
+            // With `hnsw.iterative_scan` (set per connection) the scan goes on
+            // until `limit` rows pass the filters.
+            format!(
+                "SELECT {HIT}, (1 - c.distance)::float8 AS score FROM \
+                 (SELECT c.*, c.embedding::vector({dim}) <=> $1::vector({dim}) AS distance FROM chunks c \
+                  WHERE c.embedding_dim = {dim} AND c.org_id = $2 AND c.collection_id IN ({}) \
+                  AND c.version_id = (SELECT d.live_version_id FROM documents d WHERE d.id = c.document_id) \
+                  ORDER BY c.embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {limit}) c \
+                 JOIN documents d ON d.id = c.document_id ORDER BY c.distance LIMIT {limit}",
+                search::placeholders(3, scope.collection_ids.len()),
+                limit = scope.limit,
+                HIT = search::HIT_COLUMNS,
+            )
+        } else {
+            format!(
+                "SELECT {HIT}, (1 - (c.embedding::vector({dim}) <=> $1::vector({dim})))::float8 AS score \
              FROM {LIVE} \
              WHERE c.embedding_dim = {dim} AND c.org_id = $2 AND c.collection_id IN ({}) \
              ORDER BY c.embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {}",
-            search::placeholders(3, scope.collection_ids.len()),
-            scope.limit,
-            HIT = search::HIT_COLUMNS,
-            LIVE = search::chunk_source(scope)
-        );
+                search::placeholders(3, scope.collection_ids.len()),
+                scope.limit,
+                HIT = search::HIT_COLUMNS,
+                LIVE = search::chunk_source(scope)
+            )
+        };
         let mut q = sqlx::query(&sql).bind(vector_literal(embedding)).bind(t.org_id());
         for id in &scope.collection_ids {
             q = q.bind(id);
