@@ -111,6 +111,60 @@ describe("Chat", () => {
     expect(storage.m.get("switchboard:dep1:visitor")).toBe("tok2");
   });
 
+  it("renews the session when the server says the visitor token expired, keeping the token through a failed start", async () => {
+    const expired = { type: "urn:switchboard:problem:visitor-token-expired", title: "Visitor token expired", status: 401, detail: "start a new session" };
+    const valid = new Set(["tok-new"]);
+    let sessions = 0;
+    server = await loopback((req, res) => {
+      if (req.url.endsWith("/config")) return json(res, 200, config);
+      const bearer = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+      if (req.url.endsWith("/sessions")) {
+        sessions++;
+        // The first start fails on our side: the stored token must survive it.
+        if (sessions === 1) return json(res, 503, { status: 503, title: "Service unavailable" }, "application/problem+json");
+        const body = JSON.parse(req.body) as { visitor_token?: string };
+        if (body.visitor_token === "tok-new") return json(res, 201, { visitor_token: "tok-new", conversation_id: "c2", status: "ai" });
+        if (body.visitor_token) return json(res, 401, expired, "application/problem+json");
+        return json(res, 201, { visitor_token: sessions > 3 ? "tok-newer" : "tok-new", conversation_id: "c2", status: "ai" });
+      }
+      if (!valid.has(bearer)) return json(res, 401, expired, "application/problem+json");
+      if (req.url === "/widget/v1/conversation") return json(res, 200, { id: "c2", status: "ai", messages: [] });
+      if (req.url === "/widget/v1/messages") {
+        const reply = { id: `r${sessions}`, text: "Within 30 days [1].", citations: [cite] };
+        return json(res, 200, { message_id: `m${sessions}`, reply, outcome: "answered", confidence: 0.9, status: "ai" });
+      }
+      if (req.url === "/widget/v1/handoff") return json(res, 200, { status: "pending_human" });
+      res.writeHead(200, { "content-type": "text/event-stream" });
+    });
+    const storage = memoryStorage();
+    storage.setItem("switchboard:dep1:visitor", "tok-old");
+    chat = new Chat({ api: new WidgetApi(server.base, "dep1"), storage, identity: {} });
+    await chat.start();
+    expect(storage.m.get("switchboard:dep1:visitor")).toBe("tok-old");
+    expect(chat.hasSession()).toBe(false);
+
+    // The first message tries the stored token again; the server says it expired, so a new session takes over.
+    await chat.send("returns?");
+    const bodies = server.seen.filter((s) => s.url.endsWith("/sessions")).map((s) => JSON.parse(s.body) as unknown);
+    expect(bodies).toEqual([{ visitor_token: "tok-old" }, { visitor_token: "tok-old" }, {}]);
+    expect(storage.m.get("switchboard:dep1:visitor")).toBe("tok-new");
+    expect(chat.state.notice).toBeUndefined();
+    expect(chat.state.messages.map((m) => [m.role, m.text])).toEqual([
+      ["customer", "returns?"],
+      ["assistant", "Within 30 days [1]."],
+    ]);
+
+    // The token expires while the page is open: the next call renews the session and goes through.
+    valid.clear();
+    valid.add("tok-newer");
+    await chat.handoff();
+    expect(chat.state.notice).toBeUndefined();
+    expect(chat.state.status).toBe("pending_human");
+    expect(storage.m.get("switchboard:dep1:visitor")).toBe("tok-newer");
+    const handoffs = server.seen.filter((s) => s.url === "/widget/v1/handoff").map((s) => s.headers.authorization);
+    expect(handoffs).toEqual(["Bearer tok-new", "Bearer tok-newer"]);
+  });
+
   it("shows a readable notice and marks the message when sending fails", async () => {
     server = await loopback((req, res) => {
       if (req.url.endsWith("/config")) return json(res, 200, config);

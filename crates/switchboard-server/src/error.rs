@@ -17,6 +17,8 @@ pub enum ErrorKind {
     MalformedJson,
     InvalidRequest,
     Unauthorized,
+    /// A visitor token past its lifetime: the widget starts a new session.
+    VisitorTokenExpired,
     Forbidden,
     CsrfFailed,
     NotFound,
@@ -40,6 +42,7 @@ impl ErrorKind {
             MalformedJson => ("malformed-json", StatusCode::BAD_REQUEST, "Malformed JSON"),
             InvalidRequest => ("invalid-request", StatusCode::UNPROCESSABLE_ENTITY, "Invalid request"),
             Unauthorized => ("unauthorized", StatusCode::UNAUTHORIZED, "Authentication required"),
+            VisitorTokenExpired => ("visitor-token-expired", StatusCode::UNAUTHORIZED, "Visitor token expired"),
             Forbidden => ("forbidden", StatusCode::FORBIDDEN, "Not allowed"),
             CsrfFailed => ("csrf-failed", StatusCode::FORBIDDEN, "CSRF token missing or wrong"),
             NotFound => ("not-found", StatusCode::NOT_FOUND, "Not found"),

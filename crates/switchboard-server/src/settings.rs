@@ -133,11 +133,19 @@ pub struct WebSettings {
     pub demo_deployment_id: Option<String>,
     /// Largest file a visitor may attach, in bytes.
     pub max_attachment_bytes: usize,
+    /// How long a visitor token stays good after it was issued or last
+    /// renewed; the widget renews it on each returning visit.
+    pub visitor_token_ttl_hours: u64,
 }
 
 impl Default for WebSettings {
     fn default() -> Self {
-        Self { dist_dir: None, demo_deployment_id: None, max_attachment_bytes: 10 * 1024 * 1024 }
+        Self {
+            dist_dir: None,
+            demo_deployment_id: None,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            visitor_token_ttl_hours: 30 * 24,
+        }
     }
 }
 

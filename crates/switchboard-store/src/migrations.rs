@@ -41,6 +41,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (8, "tenant secrets", include_str!("../migrations/sqlite/0008_secrets.sql")),
     (9, "token usage", include_str!("../migrations/sqlite/0009_token_usage.sql")),
     (10, "tool approvals and tickets", include_str!("../migrations/sqlite/0010_tool_actions.sql")),
+    (11, "visitor token renewal", include_str!("../migrations/sqlite/0011_visitor_renewal.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
@@ -54,6 +55,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (8, "tenant secrets", include_str!("../migrations/postgres/0008_secrets.sql")),
     (9, "token usage", include_str!("../migrations/postgres/0009_token_usage.sql")),
     (10, "tool approvals and tickets", include_str!("../migrations/postgres/0010_tool_actions.sql")),
+    (11, "visitor token renewal", include_str!("../migrations/postgres/0011_visitor_renewal.sql")),
 ]);
 
 pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {

@@ -67,6 +67,8 @@ pub struct Visitor {
     /// Identified by a valid identity hash.
     pub verified: bool,
     pub created_at: Millis,
+    /// When the token was issued or last renewed; it expires a set time after.
+    pub renewed_at: Millis,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +159,8 @@ pub trait WidgetStore: Send + Sync {
     // ---- visitors ----
 
     async fn create_visitor(&self, t: &Tenant, new: &NewVisitor) -> Result<Visitor>;
+    /// Restarts the token's lifetime: a returning visitor resumed its session.
+    async fn renew_visitor(&self, t: &Tenant, id: &str, at: Millis) -> Result<()>;
     /// The most recently active conversation an identified contact had through the deployment.
     async fn latest_visitor_conversation(
         &self,
@@ -241,6 +245,7 @@ macro_rules! impl_widget_store {
                         contact_id: r.try_get("contact_id")?,
                         verified: r.try_get("verified")?,
                         created_at: r.try_get("visitor_created_at")?,
+                        renewed_at: r.try_get("visitor_renewed_at")?,
                     },
                     deployment: deployment(r)?,
                 })
@@ -507,7 +512,7 @@ macro_rules! impl_widget_store {
             async fn find_visitor(&self, token_hash: &str) -> Result<Option<VisitorSession>> {
                 let sql = format!(
                     "SELECT {DEPLOYMENT_COLUMNS}, v.org_id, v.id AS visitor_id, v.conversation_id, v.contact_id, \
-                     v.verified, v.created_at AS visitor_created_at \
+                     v.verified, v.created_at AS visitor_created_at, v.renewed_at AS visitor_renewed_at \
                      FROM visitors v JOIN deployments d ON d.id = v.deployment_id AND d.org_id = v.org_id \
                      WHERE v.token_hash = $1"
                 );
@@ -523,7 +528,7 @@ macro_rules! impl_widget_store {
                 let now = now_millis();
                 sqlx::query(
                     "INSERT INTO visitors (id, org_id, deployment_id, conversation_id, contact_id, token_hash, \
-                     verified, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     verified, created_at, renewed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
                 )
                 .bind(&id)
                 .bind(t.org_id())
@@ -544,7 +549,23 @@ macro_rules! impl_widget_store {
                     contact_id: new.contact_id.clone(),
                     verified: new.verified,
                     created_at: now,
+                    renewed_at: now,
                 })
+            }
+
+            async fn renew_visitor(&self, t: &Tenant, id: &str, at: Millis) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE visitors SET renewed_at = $3 WHERE org_id = $1 AND id = $2")
+                    .bind(t.org_id())
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn latest_visitor_conversation(

@@ -77,6 +77,11 @@ function fromServer(m: VisitorMessage): Msg {
   };
 }
 
+/** The server refused the visitor token: expired (`visitor-token-expired`) or unknown. */
+function isUnauthorized(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 401;
+}
+
 function errorText(e: unknown): string {
   if (e instanceof ApiError) {
     if (e.status === 429) return "You are sending messages too fast. Please wait a moment.";
@@ -137,14 +142,21 @@ export class Chat {
     }
     const stored = this.o.storage?.getItem(this.tokenKey);
     if (stored) {
+      // Resuming renews the token on the server, so a visitor who comes back
+      // within its lifetime keeps their conversation indefinitely.
       try {
         await this.openSession(stored);
-      } catch {
-        // A stale token: start afresh when the visitor writes.
-        this.o.storage?.removeItem(this.tokenKey);
-        this.o.api.token = undefined;
+      } catch (e) {
+        // Expired or unknown: start afresh when the visitor writes. Anything
+        // else (offline, a server error) keeps the token to resume with later.
+        if (isUnauthorized(e)) this.forgetToken();
       }
     }
+  }
+
+  private forgetToken(): void {
+    this.o.storage?.removeItem(this.tokenKey);
+    this.o.api.token = undefined;
   }
 
   stop(): void {
@@ -170,8 +182,41 @@ export class Chat {
     this.realtime.start();
   }
 
+  /** A session to write in: the stored one resumed if it still works, else a new one. */
   private async ensureSession(): Promise<void> {
-    if (!this.o.api.token) await this.openSession();
+    if (this.o.api.token) return;
+    const stored = this.o.storage?.getItem(this.tokenKey);
+    if (stored) {
+      try {
+        return await this.openSession(stored);
+      } catch (e) {
+        if (!isUnauthorized(e)) throw e;
+        this.forgetToken();
+      }
+    }
+    await this.openSession();
+  }
+
+  /**
+   * Runs a call in the visitor's session; when the server says the token
+   * expired (or no longer exists), it opens a new session and tries once more.
+   */
+  private async inSession<T>(call: () => Promise<T>): Promise<T> {
+    await this.ensureSession();
+    try {
+      return await call();
+    } catch (e) {
+      if (!isUnauthorized(e)) throw e;
+      await this.renewSession();
+      return await call();
+    }
+  }
+
+  /** A new session after the server refused the token (verified users get their conversation back). */
+  private async renewSession(): Promise<void> {
+    this.forgetToken();
+    this.realtime.stop();
+    await this.openSession();
   }
 
   /** Fetches the conversation and merges it with what is shown. */
@@ -314,11 +359,8 @@ export class Chat {
       return await this.o.api.send(text, { onDelta });
     } catch (e) {
       // The token expired or was revoked: start a new session once.
-      if (e instanceof ApiError && e.status === 401) {
-        this.o.api.token = undefined;
-        this.o.storage?.removeItem(this.tokenKey);
-        this.realtime.stop();
-        await this.openSession();
+      if (isUnauthorized(e)) {
+        await this.renewSession();
         clearTimeout(this.pump);
         this.pump = undefined;
         this.queued = [];
@@ -336,8 +378,7 @@ export class Chat {
 
   async handoff(): Promise<void> {
     try {
-      await this.ensureSession();
-      const status = await this.o.api.handoff();
+      const status = await this.inSession(() => this.o.api.handoff());
       this.applyStatus(status, undefined, true);
     } catch (e) {
       this.set({ notice: errorText(e) });
@@ -349,8 +390,7 @@ export class Chat {
     if (this.state.busy) return;
     this.set({ busy: true, notice: undefined });
     try {
-      await this.ensureSession();
-      await this.o.api.attach(file);
+      await this.inSession(() => this.o.api.attach(file));
     } catch (e) {
       this.set({ notice: errorText(e) });
     }

@@ -20,7 +20,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use switchboard_store::{Deployment, Tenant, Visitor};
+use switchboard_store::{Deployment, Millis, Tenant, Visitor, now_millis};
 
 use crate::auth::credentials::sha256_hex;
 use crate::error::{ApiError, ErrorKind};
@@ -58,6 +58,19 @@ impl<S: Send + Sync> FromRequestParts<S> for VisitorCtx {
 
 fn visitor_unauthorized() -> ApiError {
     ApiError::new(ErrorKind::Unauthorized, "send the visitor token: `Authorization: Bearer <visitor_token>`")
+}
+
+pub fn visitor_token_expired() -> ApiError {
+    ApiError::new(
+        ErrorKind::VisitorTokenExpired,
+        "this visitor token has expired; start a new session (POST /widget/v1/deployments/{id}/sessions)",
+    )
+}
+
+/// Whether the token has outlived its lifetime since it was issued or last renewed.
+pub fn is_expired(visitor: &Visitor, ttl_hours: u64, now: Millis) -> bool {
+    let ttl_ms = i64::try_from(ttl_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
+    now.saturating_sub(visitor.renewed_at) >= ttl_ms
 }
 
 /// An origin as browsers serialise it: `scheme://host[:port]`, lowercase,
@@ -218,6 +231,9 @@ async fn for_visitor(state: &AppState, token: Option<String>, origin: &str) -> R
         .ok_or_else(|| ApiError::new(ErrorKind::Unauthorized, "unknown visitor token; start a new session"))?;
     if !session.deployment.allowed_origins.iter().any(|o| o == origin) {
         return Err(not_allowed(origin));
+    }
+    if is_expired(&session.visitor, state.settings.web.visitor_token_ttl_hours, now_millis()) {
+        return Err(visitor_token_expired());
     }
     state.limiters.check_visitor(&session.visitor.id)?;
     Ok(VisitorCtx { tenant: session.tenant, visitor: session.visitor, deployment: session.deployment })

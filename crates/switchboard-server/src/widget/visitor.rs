@@ -9,11 +9,11 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use switchboard_store::{
     Actor, Message, MessageRole, NewAttachment, NewContact, NewMessage, NewVisitor, Ownership, StoreError, Tenant,
-    Transition, new_id,
+    Transition, new_id, now_millis,
 };
 use utoipa::ToSchema;
 
-use super::access::{DeploymentCtx, VisitorCtx};
+use super::access::{self, DeploymentCtx, VisitorCtx};
 use super::identity;
 use crate::auth::credentials::sha256_hex;
 use crate::error::{ApiError, ApiResult, ErrorKind};
@@ -35,7 +35,9 @@ pub struct WidgetConfig {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionBody {
-    /// A returning visitor's token: resumes its conversation.
+    /// A returning visitor's token: resumes its conversation and renews the
+    /// token's lifetime. An expired one is refused (401 `visitor-token-expired`)
+    /// unless `user_id` and `user_hash` identify the visitor.
     pub visitor_token: Option<String>,
     /// The customer's id for a logged-in user.
     #[schema(max_length = 200)]
@@ -50,7 +52,8 @@ pub struct SessionBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct SessionDto {
-    /// Send as `Authorization: Bearer …` from now on; keep it to resume.
+    /// Send as `Authorization: Bearer …` from now on; keep it to resume. It
+    /// expires when not resumed for a while (401 `visitor-token-expired`).
     pub visitor_token: String,
     pub conversation_id: String,
     /// `ai`, `pending_human`, `human` or `resolved`.
@@ -161,8 +164,9 @@ async fn identify(state: &AppState, ctx: &DeploymentCtx, body: &SessionBody) -> 
 }
 
 /// Starts or resumes a visitor's session. A returning visitor's token resumes
-/// its conversation; a verified user resumes their latest conversation on
-/// this deployment; anyone else starts a new one.
+/// its conversation and starts its lifetime (`web.visitor_token_ttl_hours`)
+/// anew; a verified user resumes their latest conversation on this
+/// deployment; anyone else starts a new one.
 #[utoipa::path(post, path = "/widget/v1/deployments/{id}/sessions", tag = "widget", operation_id = "widget_create_session", security(()),
     params(("id" = String, Path)), request_body = SessionBody, responses((status = 201, body = SessionDto)))]
 pub async fn create_session(
@@ -186,10 +190,20 @@ pub async fn create_session(
         && found.visitor.deployment_id == d.id
         && same_person(&state, t, &found.visitor, &identity).await?
     {
-        let c = state.store.get_conversation(t, &found.visitor.conversation_id).await?;
-        let dto =
-            SessionDto { visitor_token: token.to_owned(), conversation_id: c.id, status: c.status.as_str().into() };
-        return Ok((StatusCode::CREATED, Json(dto)));
+        let now = now_millis();
+        if access::is_expired(&found.visitor, state.settings.web.visitor_token_ttl_hours, now) {
+            // An expired token reopens nothing: a verified user resumes by
+            // their identity below, an anonymous visitor is told to start afresh.
+            if matches!(identity, Identity::Anonymous) {
+                return Err(access::visitor_token_expired());
+            }
+        } else {
+            state.store.renew_visitor(t, &found.visitor.id, now).await?;
+            let c = state.store.get_conversation(t, &found.visitor.conversation_id).await?;
+            let dto =
+                SessionDto { visitor_token: token.to_owned(), conversation_id: c.id, status: c.status.as_str().into() };
+            return Ok((StatusCode::CREATED, Json(dto)));
+        }
     }
 
     let (contact_id, resume, verified) = match &identity {

@@ -576,6 +576,68 @@ async fn a_visitor_token_reaches_only_its_own_conversation() {
     assert_eq!(reply.id.as_deref(), reply.data["id"].as_str());
 }
 
+/// Moves every visitor token's last renewal `minutes` into the past.
+async fn age_visitor_tokens(app: &TestApp, minutes: i64) {
+    let sql = format!("UPDATE visitors SET renewed_at = renewed_at - {}", minutes * 60_000);
+    if app.database_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        sqlx::query(&sql).execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+        sqlx::query(&sql).execute(&pool).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn visitor_tokens_expire_unless_a_returning_visit_renews_them() {
+    let s = shop_with(spawn_app_with(|st| st.web.visitor_token_ttl_hours = 1).await, false).await;
+    let (token, conversation) = s.new_visitor(json!({})).await;
+    age_visitor_tokens(&s.app, 50).await;
+    assert_eq!(s.transcript(&token).await["id"], conversation);
+
+    // A returning visit renews the token: same token, same conversation, a new hour.
+    let r = s.session(json!({"visitor_token": token})).await;
+    assert_eq!(r.status(), 201);
+    let resumed: Value = r.json().await.unwrap();
+    assert_eq!(resumed["visitor_token"], token.as_str());
+    assert_eq!(resumed["conversation_id"], conversation.as_str());
+    age_visitor_tokens(&s.app, 50).await;
+    assert_eq!(s.transcript(&token).await["id"], conversation, "100 minutes after issue, 50 after renewal");
+
+    // Past its hour the token opens nothing, with a problem the widget can read.
+    age_visitor_tokens(&s.app, 20).await;
+    let r = s.visitor(Method::GET, "/widget/v1/conversation", ORIGIN).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], ORIGIN);
+    let problem = assert_problem(r, 401, "visitor-token-expired").await;
+    assert!(problem["detail"].as_str().unwrap().contains("new session"), "{problem}");
+    let r = s
+        .visitor(Method::POST, "/widget/v1/messages", ORIGIN)
+        .bearer_auth(&token)
+        .json(&json!({"text": "still there?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 401, "visitor-token-expired").await;
+    let r = s.visitor(Method::GET, &format!("/widget/v1/events?token={token}"), ORIGIN).send().await.unwrap();
+    assert_problem(r, 401, "visitor-token-expired").await;
+    // Nor does it resume or renew: the anonymous visitor starts afresh.
+    assert_problem(s.session(json!({"visitor_token": token})).await, 401, "visitor-token-expired").await;
+    let (fresh, fresh_conversation) = s.new_visitor(json!({})).await;
+    assert_ne!(fresh_conversation, conversation);
+    assert_eq!(s.transcript(&fresh).await["messages"], json!([]));
+
+    // A verified user's expired token gives way to their identity: their conversation, a new token.
+    let user = json!({"user_id": "u-42", "user_hash": user_hash(&s.secret, "u-42")});
+    let (old, theirs) = s.new_visitor(user.clone()).await;
+    age_visitor_tokens(&s.app, 61).await;
+    let mut body = user.clone();
+    body["visitor_token"] = json!(old);
+    let (renewed, resumed) = s.new_visitor(body).await;
+    assert_eq!(resumed, theirs);
+    assert_ne!(renewed, old);
+    assert_eq!(s.transcript(&renewed).await["id"], theirs);
+}
+
 #[tokio::test]
 async fn a_widget_question_streams_an_answer_with_a_citation_from_the_shop_knowledge() {
     let s = shop(false).await;
