@@ -101,7 +101,27 @@ pub fn pdf(pages: &[Vec<PdfLine<'_>>]) -> Vec<u8> {
         let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id });
         kids.push(page_id.into());
     }
-    finish_pdf(doc, pages_id, kids, resources_id)
+    finish_pdf(doc, pages_id, kids, resources_id, "Shipping handbook")
+}
+
+/// A PDF titled `title` whose pages draw the given operations, with Helvetica as font `F1`
+/// (for text a reader would not see: white fill, render mode 3, a one-point font).
+pub fn pdf_operations(title: &str, pages: Vec<Vec<Operation>>) -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
+    });
+    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    let mut kids: Vec<Object> = Vec::new();
+    for operations in pages {
+        let mut stream = Stream::new(dictionary! {}, Content { operations }.encode().unwrap());
+        stream.compress().unwrap();
+        let content_id = doc.add_object(stream);
+        let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id });
+        kids.push(page_id.into());
+    }
+    finish_pdf(doc, pages_id, kids, resources_id, title)
 }
 
 fn finish_pdf(
@@ -109,6 +129,7 @@ fn finish_pdf(
     pages_id: lopdf::ObjectId,
     kids: Vec<Object>,
     resources_id: lopdf::ObjectId,
+    title: &str,
 ) -> Vec<u8> {
     let count = kids.len() as i64;
     doc.objects.insert(
@@ -118,7 +139,7 @@ fn finish_pdf(
             "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
         }),
     );
-    let info_id = doc.add_object(dictionary! { "Title" => Object::string_literal("Shipping handbook") });
+    let info_id = doc.add_object(dictionary! { "Title" => Object::string_literal(title) });
     let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog_id);
     doc.trailer.set("Info", info_id);
@@ -140,7 +161,7 @@ pub fn pdf_inflation_bomb(repeats: usize, inflated: usize) -> Vec<u8> {
     let stream_id = doc.add_object(stream);
     let contents: Vec<Object> = (0..repeats).map(|_| stream_id.into()).collect();
     let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => contents });
-    finish_pdf(doc, pages_id, vec![page_id.into()], resources_id)
+    finish_pdf(doc, pages_id, vec![page_id.into()], resources_id, "Shipping handbook")
 }
 
 /// About 1 GiB of zeros deflated to about a megabyte as `word/document.xml`.

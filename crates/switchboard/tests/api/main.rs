@@ -15,6 +15,7 @@ mod formats;
 mod health;
 mod helpers;
 mod idempotency;
+mod injection_kb;
 mod isolation;
 mod knowledge;
 mod llm;
