@@ -113,6 +113,15 @@ pub struct Conversation {
     pub updated_at: Millis,
 }
 
+/// A conversation as lists show it, read in the list's one query: with the
+/// number of the agent version serving it and its contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedConversation {
+    pub conversation: Conversation,
+    pub agent_version: Option<i32>,
+    pub contact: Option<Contact>,
+}
+
 /// A recorded change of ownership: who, why, when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConversationEvent {
@@ -268,13 +277,13 @@ pub trait ConversationStore: Send + Sync {
     /// Starts a conversation owned by the AI, served by the agent's live version.
     async fn create_conversation(&self, t: &Tenant, agent_id: &str, contact_id: Option<&str>) -> Result<Conversation>;
     async fn get_conversation(&self, t: &Tenant, id: &str) -> Result<Conversation>;
-    /// Newest first.
+    /// Newest first, each with its agent version's number and its contact.
     async fn list_conversations(
         &self,
         t: &Tenant,
         filter: &ConversationFilter,
         page: &PageRequest,
-    ) -> Result<Page<Conversation>>;
+    ) -> Result<Page<ListedConversation>>;
     /// Changes ownership and records the event in one transaction; opens an
     /// escalation on a change to `PendingHuman`, marks it taken on a change to
     /// `Human`, closes it on a change to `Ai` or `Resolved`.
@@ -371,6 +380,25 @@ macro_rules! impl_conversation_store {
                     last_outcome: r.try_get("last_outcome")?,
                     created_at: r.try_get("created_at")?,
                     updated_at: r.try_get("updated_at")?,
+                })
+            }
+
+            pub fn listed_conversation(r: &DbRow) -> Result<ListedConversation, sqlx::Error> {
+                let contact_id: Option<String> = r.try_get("contact_key")?;
+                let contact = match contact_id {
+                    Some(id) => Some(Contact {
+                        id,
+                        external_id: r.try_get("contact_external_id")?,
+                        name: r.try_get("contact_name")?,
+                        email: r.try_get("contact_email")?,
+                        created_at: r.try_get("contact_created_at")?,
+                    }),
+                    None => None,
+                };
+                Ok(ListedConversation {
+                    conversation: conversation(r)?,
+                    agent_version: r.try_get("agent_version")?,
+                    contact,
                 })
             }
 
@@ -840,13 +868,20 @@ macro_rules! impl_conversation_store {
                 t: &Tenant,
                 filter: &ConversationFilter,
                 page: &PageRequest,
-            ) -> Result<Page<Conversation>> {
-                let sql = format!(
-                    "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE org_id = $1 \
-                     AND ($2 IS NULL OR id < $2) AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR agent_id = $4) \
-                     ORDER BY id DESC LIMIT $5"
-                );
-                let found = sqlx::query(&sql)
+            ) -> Result<Page<ListedConversation>> {
+                // One query for the page: the version number and the contact
+                // come joined, not looked up row by row.
+                let sql = "SELECT c.id, c.agent_id, c.agent_version_id, c.contact_id, c.status, c.assignee_id, \
+                     c.language, c.last_outcome, c.created_at, c.updated_at, v.version AS agent_version, \
+                     k.id AS contact_key, k.external_id AS contact_external_id, k.name AS contact_name, \
+                     k.email AS contact_email, k.created_at AS contact_created_at \
+                     FROM conversations c \
+                     LEFT JOIN agent_versions v ON v.org_id = c.org_id AND v.id = c.agent_version_id \
+                     LEFT JOIN contacts k ON k.org_id = c.org_id AND k.id = c.contact_id \
+                     WHERE c.org_id = $1 AND ($2 IS NULL OR c.id < $2) AND ($3 IS NULL OR c.status = $3) \
+                     AND ($4 IS NULL OR c.agent_id = $4) \
+                     ORDER BY c.id DESC LIMIT $5";
+                let found = sqlx::query(sql)
                     .bind(t.org_id())
                     .bind(&page.after)
                     .bind(filter.status.map(Ownership::as_str))
@@ -854,8 +889,8 @@ macro_rules! impl_conversation_store {
                     .bind(i64::from(page.limit) + 1)
                     .fetch_all(&self.pool)
                     .await?;
-                let items = found.iter().map(conversation_rows::conversation).collect::<Result<Vec<_>, _>>()?;
-                Ok(page.finish(items, |x| &x.id))
+                let items = found.iter().map(conversation_rows::listed_conversation).collect::<Result<Vec<_>, _>>()?;
+                Ok(page.finish(items, |x| &x.conversation.id))
             }
 
             async fn transition_conversation(

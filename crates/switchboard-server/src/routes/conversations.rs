@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use switchboard_store::{
-    Actor, Conversation, ConversationEvent, ConversationFilter, Escalation, Message, MessageRole, NewContact,
-    NewMessage, Ownership, StoreError, Transition,
+    Actor, Conversation, ConversationEvent, ConversationFilter, Escalation, ListedConversation, Message, MessageRole,
+    NewContact, NewMessage, Ownership, StoreError, Transition,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -261,13 +261,20 @@ async fn conversation_dto(state: &AppState, p: &Principal, c: Conversation) -> A
     let version = state.store.get_agent_version_by_id(&p.tenant, &c.agent_version_id).await.ok().map(|v| v.version);
     let contact = match c.contact_id.as_deref() {
         Some(id) => match state.store.get_contact(&p.tenant, id).await {
-            Ok(k) => Some(ContactDto { id: k.id, external_id: k.external_id, name: k.name, email: k.email }),
+            Ok(k) => Some(k),
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),
         },
         None => None,
     };
-    Ok(ConversationDto {
+    Ok(listed_dto(ListedConversation { conversation: c, agent_version: version, contact }))
+}
+
+/// The wire shape of a conversation with its version number and contact, looked up or listed.
+fn listed_dto(listed: ListedConversation) -> ConversationDto {
+    let ListedConversation { conversation: c, agent_version: version, contact } = listed;
+    let contact = contact.map(|k| ContactDto { id: k.id, external_id: k.external_id, name: k.name, email: k.email });
+    ConversationDto {
         id: c.id,
         status: c.status.as_str().into(),
         agent_id: c.agent_id,
@@ -279,7 +286,7 @@ async fn conversation_dto(state: &AppState, p: &Principal, c: Conversation) -> A
         last_outcome: c.last_outcome,
         created_at: iso(c.created_at),
         updated_at: iso(c.updated_at),
-    })
+    }
 }
 
 pub(crate) fn message_dto(m: Message) -> MessageDto {
@@ -371,10 +378,7 @@ async fn list_conversations(
     }
     let filter = ConversationFilter { status, agent_id: q.agent_id };
     let found = state.store.list_conversations(&p.tenant, &filter, &page).await?;
-    let mut conversations = Vec::with_capacity(found.items.len());
-    for c in found.items {
-        conversations.push(conversation_dto(&state, &p, c).await?);
-    }
+    let conversations = found.items.into_iter().map(listed_dto).collect();
     Ok(Json(ConversationList { conversations, next_cursor: found.next_cursor }))
 }
 

@@ -78,12 +78,42 @@ async fn conversations_show_their_contact() {
     let c: Value = app.get(&format!("/v1/conversations/{without}"), &app.a.key).await.json().await.unwrap();
     assert_eq!((&c["contact_id"], &c["contact"]), (&Value::Null, &Value::Null));
 
-    // The list shows the same.
+    // A conversation served by a later release.
+    let r = app.patch(&format!("/v1/agents/{agent_id}"), &app.a.key, &json!({"persona": "Formal"})).await;
+    assert_eq!(r.status(), 200);
+    let r = app.post(&format!("/v1/agents/{agent_id}/versions/2/release"), &app.a.key, &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let later = conversation(&app, &agent_id).await;
+
+    // The list shows each exactly as it is shown alone, on one page or a page at a time.
     let list: Value = app.get("/v1/conversations", &app.a.key).await.json().await.unwrap();
-    let listed = list["conversations"].as_array().unwrap();
+    let listed = list["conversations"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 3);
+    let mut paged = Vec::new();
+    let mut path = "/v1/conversations?limit=1".to_owned();
+    loop {
+        let page: Value = app.get(&path, &app.a.key).await.json().await.unwrap();
+        paged.extend(page["conversations"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/conversations?limit=1&after={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, listed);
+    for c in &listed {
+        let alone: Value = app
+            .get(&format!("/v1/conversations/{}", c["id"].as_str().unwrap()), &app.a.key)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(c, &alone);
+    }
     let find = |id: &str| listed.iter().find(|c| c["id"] == id).unwrap().clone();
     assert_eq!(find(&with)["contact"]["name"], "Ada");
     assert_eq!(find(&without)["contact"], Value::Null);
+    assert_eq!((find(&with)["agent_version"].as_i64(), find(&later)["agent_version"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(find(&later)["contact"]["external_id"], "cust-1");
 }
 
 #[tokio::test]
