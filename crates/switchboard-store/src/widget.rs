@@ -121,13 +121,19 @@ pub struct Csat {
     pub updated_at: Millis,
 }
 
-/// One assistant turn, for the overview figures.
+/// The assistant turns of one bucket of time, counted by the database.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TurnStat {
-    pub at: Millis,
-    pub outcome: Option<String>,
-    pub total_ms: Option<f64>,
-    pub cost_usd: Option<f64>,
+pub struct TurnFigures {
+    /// The bucket's number, from 0 at the range's start.
+    pub bucket: i64,
+    pub answered: i64,
+    pub abstained: i64,
+    pub escalated: i64,
+    pub refused: i64,
+    pub cost_usd: f64,
+    /// Nearest-rank percentiles of the whole message path's time; `None` without timed turns.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
 }
 
 #[async_trait]
@@ -187,8 +193,9 @@ pub trait WidgetStore: Send + Sync {
 
     // ---- overview figures ----
 
-    /// Assistant turns in `[from, to)`, oldest first, at most `limit`.
-    async fn turn_stats(&self, t: &Tenant, from: Millis, to: Millis, limit: u32) -> Result<Vec<TurnStat>>;
+    /// Assistant turns in `[from, to)` per bucket of `bucket_ms` from `from`
+    /// (buckets without turns are left out), aggregated in SQL.
+    async fn turn_figures(&self, t: &Tenant, from: Millis, to: Millis, bucket_ms: i64) -> Result<Vec<TurnFigures>>;
     /// Conversations started in `[from, to)`, counted per bucket of `bucket_ms` from `from`.
     async fn conversation_counts(
         &self,
@@ -274,12 +281,16 @@ macro_rules! impl_widget_store {
                 })
             }
 
-            pub fn turn(r: &DbRow) -> Result<TurnStat, sqlx::Error> {
-                Ok(TurnStat {
-                    at: r.try_get("created_at")?,
-                    outcome: r.try_get("outcome")?,
-                    total_ms: r.try_get("total_ms")?,
-                    cost_usd: r.try_get("cost_usd")?,
+            pub fn turn_figures(r: &DbRow) -> Result<TurnFigures, sqlx::Error> {
+                Ok(TurnFigures {
+                    bucket: r.try_get("bucket")?,
+                    answered: r.try_get("answered")?,
+                    abstained: r.try_get("abstained")?,
+                    escalated: r.try_get("escalated")?,
+                    refused: r.try_get("refused")?,
+                    cost_usd: r.try_get::<Option<f64>, _>("cost_usd")?.unwrap_or(0.0),
+                    p50_ms: r.try_get("p50_ms")?,
+                    p95_ms: r.try_get("p95_ms")?,
                 })
             }
         }
@@ -717,21 +728,46 @@ macro_rules! impl_widget_store {
                 Ok(row.as_ref().map(widget_rows::csat).transpose()?)
             }
 
-            async fn turn_stats(&self, t: &Tenant, from: Millis, to: Millis, limit: u32) -> Result<Vec<TurnStat>> {
+            async fn turn_figures(
+                &self,
+                t: &Tenant,
+                from: Millis,
+                to: Millis,
+                bucket_ms: i64,
+            ) -> Result<Vec<TurnFigures>> {
+                // Percentiles by nearest rank with window functions (both
+                // backends have them): among a bucket's timed turns ordered by
+                // time taken, the p-th percentile is number ceil(p * n / 100),
+                // written (p * n + 99) / 100 in integers.
                 let sql = format!(
-                    "SELECT created_at, outcome, {} AS total_ms, {} AS cost_usd FROM messages \
-                     WHERE org_id = $1 AND role = 'assistant' AND created_at >= $2 AND created_at < $3 \
-                     ORDER BY created_at LIMIT $4",
+                    "WITH turns AS (\
+                         SELECT (created_at - $2) / $4 AS bucket, outcome, {} AS ms, {} AS cost \
+                         FROM messages \
+                         WHERE org_id = $1 AND role = 'assistant' AND created_at >= $2 AND created_at < $3), \
+                     ranked AS (\
+                         SELECT bucket, outcome, ms, cost, \
+                         ROW_NUMBER() OVER (PARTITION BY bucket, ms IS NULL ORDER BY ms) AS rn, \
+                         COUNT(ms) OVER (PARTITION BY bucket) AS n \
+                         FROM turns) \
+                     SELECT bucket, \
+                     SUM(CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END) AS answered, \
+                     SUM(CASE WHEN outcome = 'abstained' THEN 1 ELSE 0 END) AS abstained, \
+                     SUM(CASE WHEN outcome = 'escalated' THEN 1 ELSE 0 END) AS escalated, \
+                     SUM(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS refused, \
+                     SUM(cost) AS cost_usd, \
+                     MAX(CASE WHEN ms IS NOT NULL AND rn = (50 * n + 99) / 100 THEN ms END) AS p50_ms, \
+                     MAX(CASE WHEN ms IS NOT NULL AND rn = (95 * n + 99) / 100 THEN ms END) AS p95_ms \
+                     FROM ranked GROUP BY bucket ORDER BY bucket",
                     $total_ms, $cost_usd
                 );
                 let found = sqlx::query(&sql)
                     .bind(t.org_id())
                     .bind(from)
                     .bind(to)
-                    .bind(i64::from(limit))
+                    .bind(bucket_ms.max(1))
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(found.iter().map(widget_rows::turn).collect::<Result<Vec<_>, _>>()?)
+                Ok(found.iter().map(widget_rows::turn_figures).collect::<Result<Vec<_>, _>>()?)
             }
 
             async fn conversation_counts(

@@ -1,11 +1,12 @@
 //! `GET /v1/stats/overview`: the dashboard's overview figures. Conversations
 //! started, assistant turns by outcome, cost and per-turn latency, totals and
-//! per day (or hour), read from what the message path stored.
+//! per day (or hour), counted by the database (GROUP BY bucket) from what the
+//! message path stored: no turn is read into the server.
 
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use switchboard_store::{Millis, TurnStat, now_millis};
+use switchboard_store::{Millis, TurnFigures, now_millis};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,8 +25,6 @@ const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 const MAX_RANGE_MS: i64 = 366 * DAY_MS;
 const MAX_BUCKETS: i64 = 1000;
-/// Turns read for one overview; beyond this the figures cover the earliest ones.
-const MAX_TURNS: u32 = 500_000;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -91,37 +90,9 @@ fn parse_time(field: &str, value: &str) -> ApiResult<Millis> {
     Err(ApiError::invalid(format!("`{field}` must be an RFC 3339 time or a YYYY-MM-DD date")))
 }
 
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    Some((sorted[rank.min(sorted.len()) - 1] * 10.0).round() / 10.0)
-}
-
-#[derive(Default)]
-struct Bucket {
-    conversations: i64,
-    outcomes: [i64; 4],
-    cost: f64,
-    latencies: Vec<f64>,
-}
-
-impl Bucket {
-    fn add(&mut self, turn: &TurnStat) {
-        match turn.outcome.as_deref() {
-            Some("answered") => self.outcomes[0] += 1,
-            Some("abstained") => self.outcomes[1] += 1,
-            Some("escalated") => self.outcomes[2] += 1,
-            Some("refused") => self.outcomes[3] += 1,
-            _ => {}
-        }
-        self.cost += turn.cost_usd.unwrap_or(0.0);
-        if let Some(ms) = turn.total_ms {
-            self.latencies.push(ms);
-        }
-    }
+/// Milliseconds to a tenth, 0 without timed turns.
+fn round_ms(ms: Option<f64>) -> f64 {
+    ms.map(|v| (v * 10.0).round() / 10.0).unwrap_or(0.0)
 }
 
 fn round_cost(c: f64) -> f64 {
@@ -157,48 +128,50 @@ async fn overview(
         return Err(ApiError::invalid(format!("at most {MAX_BUCKETS} buckets: widen `bucket` or narrow the range")));
     }
     let t = &p.tenant;
-    let mut buckets: Vec<Bucket> = (0..count).map(|_| Bucket::default()).collect();
-    let mut all = Bucket::default();
+    let mut conversations = vec![0_i64; usize::try_from(count).unwrap_or_default()];
     for (i, n) in state.store.conversation_counts(t, from, to, bucket_ms).await? {
-        if let Some(b) = usize::try_from(i).ok().and_then(|i| buckets.get_mut(i)) {
-            b.conversations += n;
+        if let Some(c) = usize::try_from(i).ok().and_then(|i| conversations.get_mut(i)) {
+            *c += n;
         }
-        all.conversations += n;
     }
-    for turn in state.store.turn_stats(t, from, to, MAX_TURNS).await? {
-        if let Some(b) = usize::try_from((turn.at - from) / bucket_ms).ok().and_then(|i| buckets.get_mut(i)) {
-            b.add(&turn);
+    let mut turns: Vec<Option<TurnFigures>> = vec![None; conversations.len()];
+    for f in state.store.turn_figures(t, from, to, bucket_ms).await? {
+        if let Some(slot) = usize::try_from(f.bucket).ok().and_then(|i| turns.get_mut(i)) {
+            *slot = Some(f);
         }
-        all.add(&turn);
     }
-    all.latencies.sort_by(f64::total_cmp);
+    // The whole range as one bucket, for the totals' percentiles.
+    let all = state.store.turn_figures(t, from, to, to - from).await?.into_iter().next();
     let (csat_count, csat_average) = state.store.csat_stats(t, from, to).await?;
+    let outcomes = |f: Option<&TurnFigures>| f.map_or([0; 4], |f| [f.answered, f.abstained, f.escalated, f.refused]);
+    let [answered, abstained, escalated, refused] = outcomes(all.as_ref());
     let totals = Totals {
-        conversations: all.conversations,
-        answered: all.outcomes[0],
-        abstained: all.outcomes[1],
-        escalated: all.outcomes[2],
-        refused: all.outcomes[3],
-        cost_usd: round_cost(all.cost),
-        p50_ms: percentile(&all.latencies, 50.0).unwrap_or(0.0),
-        p95_ms: percentile(&all.latencies, 95.0).unwrap_or(0.0),
+        conversations: conversations.iter().sum(),
+        answered,
+        abstained,
+        escalated,
+        refused,
+        cost_usd: round_cost(all.as_ref().map_or(0.0, |f| f.cost_usd)),
+        p50_ms: round_ms(all.as_ref().and_then(|f| f.p50_ms)),
+        p95_ms: round_ms(all.as_ref().and_then(|f| f.p95_ms)),
         csat_count,
         csat_average: csat_average.map(|a| (a * 100.0).round() / 100.0),
     };
-    let series = buckets
+    let series = conversations
         .into_iter()
+        .zip(turns)
         .enumerate()
-        .map(|(i, mut b)| {
-            b.latencies.sort_by(f64::total_cmp);
+        .map(|(i, (conversations, f))| {
+            let [answered, abstained, escalated, refused] = outcomes(f.as_ref());
             Point {
                 t: iso(from + i as i64 * bucket_ms),
-                conversations: b.conversations,
-                answered: b.outcomes[0],
-                abstained: b.outcomes[1],
-                escalated: b.outcomes[2],
-                refused: b.outcomes[3],
-                cost_usd: round_cost(b.cost),
-                p95_ms: percentile(&b.latencies, 95.0).unwrap_or(0.0),
+                conversations,
+                answered,
+                abstained,
+                escalated,
+                refused,
+                cost_usd: round_cost(f.as_ref().map_or(0.0, |f| f.cost_usd)),
+                p95_ms: round_ms(f.as_ref().and_then(|f| f.p95_ms)),
             }
         })
         .collect();
@@ -208,15 +181,6 @@ async fn overview(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_by_nearest_rank() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 50.0), Some(50.0));
-        assert_eq!(percentile(&v, 95.0), Some(95.0));
-        assert_eq!(percentile(&[7.0], 95.0), Some(7.0));
-        assert_eq!(percentile(&[], 50.0), None);
-    }
 
     #[test]
     fn times_are_rfc3339_or_dates() {

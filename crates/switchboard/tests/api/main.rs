@@ -23,5 +23,6 @@ mod pagination;
 mod rate_limit;
 mod roles;
 mod secrets;
+mod stats;
 mod tools;
 mod widget;
