@@ -24,7 +24,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Deserialize;
-use switchboard_server::knowledge::search::{self, Mode, SearchRequest, Weights};
+use switchboard_server::knowledge::search::{self, Fusion, Mode, SearchRequest, Weights};
 use switchboard_server::knowledge::uploads::text_version;
 use switchboard_store::{PageRequest, SearchScope};
 
@@ -62,6 +62,9 @@ pub struct RetrievalArgs {
     /// Weight of the vector signal in hybrid fusion.
     #[arg(long, default_value_t = Weights::default().dense)]
     dense_weight: f64,
+    /// Hybrid fusion: `convex` (normalised scores, the default) or `rrf` (ranks).
+    #[arg(long, default_value = "convex")]
+    fusion: String,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -224,7 +227,8 @@ pub async fn run(command: EvalCommand) -> anyhow::Result<()> {
 async fn retrieval(args: RetrievalArgs) -> anyhow::Result<()> {
     let data = read_dataset(&args.dataset)?;
     anyhow::ensure!(!data.docs.is_empty(), "the dataset has no documents");
-    let weights = Weights { bm25: args.bm25_weight, dense: args.dense_weight };
+    let fusion = Fusion::parse(&args.fusion).context("--fusion must be convex or rrf")?;
+    let weights = Weights { bm25: args.bm25_weight, dense: args.dense_weight, fusion };
     anyhow::ensure!(
         weights.bm25 >= 0.0 && weights.dense >= 0.0 && weights.bm25.is_finite() && weights.dense.is_finite(),
         "weights must be finite and not negative"
@@ -361,7 +365,7 @@ async fn retrieval(args: RetrievalArgs) -> anyhow::Result<()> {
             "documents": doc_of.len(),
             "failed_documents": failed,
             "depth": depth,
-            "weights": {"bm25": weights.bm25, "dense": weights.dense},
+            "weights": {"bm25": weights.bm25, "dense": weights.dense, "fusion": weights.fusion.as_str()},
             "ingest_secs": ingest_secs,
             "ingest": ingest,
             "search_secs": search_secs,

@@ -1,5 +1,19 @@
-//! Hybrid retrieval: full-text and vector results fused by reciprocal rank
-//! fusion (RRF), keeping each signal's score and rank so ranking is explainable.
+//! Hybrid retrieval: full-text and vector results fused into one ranking,
+//! keeping each signal's score and rank so ranking is explainable.
+//!
+//! Two fusion functions, both with a weight per signal:
+//!
+//! - **convex** (the default): each signal's scores are min-max normalised over
+//!   the chunks it returned for this query (the best gets 1, the last 0, a chunk
+//!   it did not return 0), and the fused score is their weighted mean. It keeps
+//!   the margins: when full text is sure (a product code, the question's exact
+//!   words) and the vectors are not, full text wins (Bruch, Gai and Ingber, "An
+//!   Analysis of Fusion Functions for Hybrid Retrieval", 2023).
+//! - **rrf**, reciprocal rank fusion: `w / (60 + rank)` summed over the signals;
+//!   ranks only, so a clear winner in one signal counts like a narrow one.
+//!
+//! On the public sets (docs/bench/retrieval.md) convex fusion beats the better
+//! single signal on both SciFact and SQuAD, where RRF loses to BM25 on SQuAD.
 
 use std::collections::HashMap;
 
@@ -15,15 +29,41 @@ pub enum Mode {
     Dense,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fusion {
+    #[default]
+    Convex,
+    Rrf,
+}
+
+impl Fusion {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "convex" => Some(Fusion::Convex),
+            "rrf" => Some(Fusion::Rrf),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fusion::Convex => "convex",
+            Fusion::Rrf => "rrf",
+        }
+    }
+}
+
+/// How hybrid search combines the signals: the function and each signal's weight.
 #[derive(Debug, Clone, Copy)]
 pub struct Weights {
     pub bm25: f64,
     pub dense: f64,
+    pub fusion: Fusion,
 }
 
 impl Default for Weights {
     fn default() -> Self {
-        Self { bm25: 1.0, dense: 1.0 }
+        Self { bm25: 1.0, dense: 1.0, fusion: Fusion::default() }
     }
 }
 
@@ -124,15 +164,29 @@ pub fn fuse(text_hits: Vec<ChunkHit>, vector_hits: Vec<ChunkHit>, req: &SearchRe
             .or_insert_with(|| Scored { hit, score: 0.0, bm25: None, dense: None })
             .dense = Some((rank + 1, score));
     }
+    let w = req.weights;
+    let bm25_range = range(by_id.values().filter_map(|s| s.bm25.map(|(_, v)| v)));
+    let dense_range = range(by_id.values().filter_map(|s| s.dense.map(|(_, v)| v)));
     let mut all: Vec<Scored> = by_id
         .into_values()
         .map(|mut s| {
-            s.score = match req.mode {
-                Mode::Bm25 => s.bm25.map_or(0.0, |(_, v)| v),
-                Mode::Dense => s.dense.map_or(0.0, |(_, v)| v),
-                Mode::Hybrid => {
-                    s.bm25.map_or(0.0, |(r, _)| req.weights.bm25 / (RRF_K + r as f64))
-                        + s.dense.map_or(0.0, |(r, _)| req.weights.dense / (RRF_K + r as f64))
+            s.score = match (req.mode, w.fusion) {
+                (Mode::Bm25, _) => s.bm25.map_or(0.0, |(_, v)| v),
+                (Mode::Dense, _) => s.dense.map_or(0.0, |(_, v)| v),
+                (Mode::Hybrid, Fusion::Rrf) => {
+                    s.bm25.map_or(0.0, |(r, _)| w.bm25 / (RRF_K + r as f64))
+                        + s.dense.map_or(0.0, |(r, _)| w.dense / (RRF_K + r as f64))
+                }
+                (Mode::Hybrid, Fusion::Convex) => {
+                    let total = w.bm25 + w.dense;
+                    let part = |signal: Option<(usize, f64)>, range: (f64, f64)| {
+                        signal.map_or(0.0, |(_, v)| normalised(v, range))
+                    };
+                    if total > 0.0 {
+                        (w.bm25 * part(s.bm25, bm25_range) + w.dense * part(s.dense, dense_range)) / total
+                    } else {
+                        0.0
+                    }
                 }
             };
             s
@@ -141,6 +195,16 @@ pub fn fuse(text_hits: Vec<ChunkHit>, vector_hits: Vec<ChunkHit>, req: &SearchRe
     all.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.hit.chunk_id.cmp(&b.hit.chunk_id)));
     all.truncate(req.top_k);
     all
+}
+
+/// The lowest and highest of a signal's scores for this query.
+fn range(scores: impl Iterator<Item = f64>) -> (f64, f64) {
+    scores.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+}
+
+/// A score mapped to 0..=1 within its signal's range (1 when all are equal).
+fn normalised(value: f64, (lo, hi): (f64, f64)) -> f64 {
+    if hi > lo { (value - lo) / (hi - lo) } else { 1.0 }
 }
 
 #[cfg(test)]
@@ -161,9 +225,13 @@ mod tests {
         }
     }
 
+    fn hybrid(weights: Weights) -> SearchRequest<'static> {
+        SearchRequest { query: "q", top_k: 3, mode: Mode::Hybrid, weights }
+    }
+
     #[test]
     fn rrf_rewards_agreement_between_signals() {
-        let req = SearchRequest { query: "q", top_k: 3, mode: Mode::Hybrid, weights: Weights::default() };
+        let req = hybrid(Weights { fusion: Fusion::Rrf, ..Weights::default() });
         let fused = fuse(vec![hit("a", 9.0), hit("b", 8.0)], vec![hit("b", 0.9), hit("c", 0.8)], &req);
         let ids: Vec<_> = fused.iter().map(|s| s.hit.chunk_id.as_str()).collect();
         assert_eq!(ids, ["b", "a", "c"], "b is found by both signals");
@@ -173,9 +241,23 @@ mod tests {
 
     #[test]
     fn weights_tilt_the_fusion() {
-        let req =
-            SearchRequest { query: "q", top_k: 2, mode: Mode::Hybrid, weights: Weights { bm25: 0.0, dense: 1.0 } };
-        let fused = fuse(vec![hit("a", 9.0)], vec![hit("c", 0.8)], &req);
-        assert_eq!(fused[0].hit.chunk_id, "c");
+        for fusion in [Fusion::Rrf, Fusion::Convex] {
+            let req = hybrid(Weights { bm25: 0.0, dense: 1.0, fusion });
+            let fused = fuse(vec![hit("a", 9.0)], vec![hit("c", 0.8)], &req);
+            assert_eq!(fused[0].hit.chunk_id, "c", "{fusion:?}");
+        }
+    }
+
+    #[test]
+    fn convex_fusion_keeps_a_clear_full_text_winner_that_rrf_ties_away() {
+        // Full text is sure of `a` (far ahead of the rest); the vectors barely prefer `b`.
+        let text = vec![hit("a", 30.0), hit("b", 5.0), hit("c", 4.0)];
+        let vectors = vec![hit("b", 0.62), hit("a", 0.61), hit("c", 0.40)];
+        let convex = fuse(text.clone(), vectors.clone(), &hybrid(Weights::default()));
+        assert_eq!(convex[0].hit.chunk_id, "a");
+        assert!((convex[0].score - (1.0 + (0.61 - 0.40) / (0.62 - 0.40)) / 2.0).abs() < 1e-9);
+        assert_eq!(convex[2].score, 0.0, "last in both signals");
+        let rrf = fuse(text, vectors, &hybrid(Weights { fusion: Fusion::Rrf, ..Weights::default() }));
+        assert!((rrf[0].score - rrf[1].score).abs() < 1e-12, "RRF sees a tie between a and b");
     }
 }

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, IdPath};
-use crate::knowledge::search::{Mode, Scored, SearchRequest, Weights, search};
+use crate::knowledge::search::{Fusion, Mode, Scored, SearchRequest, Weights, search};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -34,6 +34,11 @@ pub struct SearchBody {
     /// Weight of the vector signal in hybrid fusion (default 1).
     #[schema(minimum = 0.0)]
     pub dense_weight: Option<f64>,
+    /// How hybrid search combines the signals: `convex` (default; a weighted
+    /// mean of each signal's min-max normalised scores) or `rrf` (reciprocal
+    /// rank fusion, ranks only).
+    #[schema(value_type = Option<String>)]
+    pub fusion: Option<String>,
 }
 
 /// Which signals a search uses.
@@ -114,7 +119,11 @@ async fn search_collection(
     if mode == Mode::Dense && state.embedder.is_none() {
         return Err(ApiError::invalid("dense search needs the embedding model, which this server has not loaded"));
     }
-    let weights = Weights { bm25: body.bm25_weight.unwrap_or(1.0), dense: body.dense_weight.unwrap_or(1.0) };
+    let fusion = match body.fusion.as_deref() {
+        None => Fusion::default(),
+        Some(f) => Fusion::parse(f).ok_or_else(|| ApiError::invalid("`fusion` must be convex or rrf"))?,
+    };
+    let weights = Weights { bm25: body.bm25_weight.unwrap_or(1.0), dense: body.dense_weight.unwrap_or(1.0), fusion };
     if !(weights.bm25 >= 0.0 && weights.dense >= 0.0 && weights.bm25.is_finite() && weights.dense.is_finite()) {
         return Err(ApiError::invalid("weights must be finite and not negative"));
     }
