@@ -56,7 +56,8 @@ def main():
     w("  ingestion jobs (Markdown chunking, the document's title heading every chunk, all-MiniLM-L6-v2 embeddings")
     w("  in candle), each query through the search code the API uses. bm25 = SQLite FTS5 BM25 (PostgreSQL:")
     w("  `ts_rank_cd` over a `tsvector`), dense = exact cosine over the stored vectors (PostgreSQL: pgvector HNSW),")
-    w("  hybrid = weighted reciprocal rank fusion of the two (the product's default weights). Chunks are mapped to")
+    w("  hybrid = the product's default fusion: the weighted mean of each signal's min-max normalised scores")
+    w("  (`convex`; reciprocal rank fusion is the other choice, compared below). Chunks are mapped to")
     w("  their documents (first occurrence) and the documents ranked; metrics are per query, then averaged.")
     w("- Data: converted from `../shared/eval` by `bench/retrieval/convert.py`.")
     w("")
@@ -67,10 +68,12 @@ def main():
         w(f"## {NAMES[set_name]}")
         w("")
         for r in rows:
-            w(f"- {r['backend']}: {r['documents']} documents ({r['failed_documents']} failed), ingested in "
-              f"{r['ingest_secs']:.0f} s; {sum(x['queries'] for x in r['results']) // 3} queries searched in "
-              f"{r['search_secs']:.0f} s; each signal {r['depth']} chunks deep; weights bm25 {r['weights']['bm25']}, "
-              f"dense {r['weights']['dense']}; load average {r['load']} at start")
+            ingested = r.get("ingest", {}).get("documents", 1)
+            corpus = (f"ingested in {r['ingest_secs']:.0f} s" if ingested else "corpus from the previous run (BENCH_REUSE)")
+            w(f"- {r['backend']}: {r['documents']} documents ({r['failed_documents']} failed), {corpus}; "
+              f"{sum(x['queries'] for x in r['results']) // 3} queries searched in "
+              f"{r['search_secs']:.0f} s; each signal {r['depth']} chunks deep; fusion {r['weights'].get('fusion', 'rrf')}, "
+              f"weights bm25 {r['weights']['bm25']}, dense {r['weights']['dense']}; load average {r['load']} at start")
         w("")
         w("| backend | split | mode | queries | recall@1 | recall@5 | recall@10 | MRR@10 | nDCG@10 |")
         w("|---|---|---|---|---|---|---|---|---|")
@@ -91,6 +94,31 @@ def main():
                     verdict = "beats" if by["hybrid"]["ndcg_10"] > single else "does NOT beat"
                     w(f"- {r['backend']}, {split}: hybrid nDCG@10 {by['hybrid']['ndcg_10']:.4f} {verdict} the better "
                       f"single signal ({single:.4f}; {by['hybrid']['ndcg_10'] - single:+.4f}).")
+        w("")
+    signals = [r for r in results if r.get("signals") and os.path.exists(r["signals"])]
+    if signals:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import fusion
+        w("## Fusion functions compared (nDCG@10, same signals)")
+        w("")
+        w("Each query's two signal lists as `--signals` wrote them, fused offline by `bench/retrieval/fusion.py`")
+        w("(the same normalisation and document ranking as the product): reciprocal rank fusion at its usual")
+        w("k = 60 and equal weights, RRF with full text weighted 2:1, and the convex combination at 1:1 (the")
+        w("default) and 0.6:0.4.")
+        w("")
+        variants = [("rrf 1:1", fusion.rrf(60)), ("rrf 2:1", fusion.rrf(60, 2.0)),
+                    ("convex 1:1", fusion.minmax(0.5)), ("convex 0.6:0.4", fusion.minmax(0.6))]
+        w("| set | backend | split | bm25 | dense | " + " | ".join(n for n, _ in variants) + " |")
+        w("|---|---|---|---|---|" + "---|" * len(variants))
+        for r in signals:
+            queries = fusion.load(r["signals"])
+            for split in sorted({q["split"] for q in queries}):
+                qs = [q for q in queries if q["split"] == split]
+                def mean(rank):
+                    return sum(fusion.ndcg10(rank(q), q["relevant"]) for q in qs) / len(qs)
+                cells = [mean(lambda q: fusion.single(q, "bm25")), mean(lambda q: fusion.single(q, "dense"))]
+                cells += [mean(lambda q, fn=fn: fusion.fused(q, fn)) for _, fn in variants]
+                w(f"| {r['set']} | {r['backend']} | {split} | " + " | ".join(f"{c:.4f}" for c in cells) + " |")
         w("")
     w("## Reproduce")
     w("")
