@@ -216,6 +216,63 @@ fn sanitize_pass(md: &str, image_hosts: &[&str]) -> String {
     apply_edits(md, edits)
 }
 
+/// Returns `md` with every link whose destination `allowed` refuses reduced to its text, and
+/// every bare `http(s)://` URL it refuses (which a chat window would make a link) replaced by
+/// `[link removed]`. For a language model's reply, `allowed` is "written in the material the model
+/// was given": a planted instruction can make the model write a URL that carries the
+/// conversation to someone else, and nothing the sources say needs such a URL.
+///
+/// ```
+/// use switchboard_guard::markdown::restrict_links;
+/// let sources = "See https://shop.example/returns for the form.";
+/// let reply = "Use [the form](https://shop.example/returns) or https://evil.example/?q=card.";
+/// assert_eq!(restrict_links(reply, |url| sources.contains(url)), "Use [the form](https://shop.example/returns) or [link removed].");
+/// ```
+pub fn restrict_links(md: &str, allowed: impl Fn(&str) -> bool) -> String {
+    static BARE_URL: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"(?i)\bhttps?://[^\s<>\[\]()]+").expect("valid regex"));
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    let mut pending: Vec<(Range<usize>, String, String)> = Vec::new();
+    for (event, range) in Parser::new_ext(md, parser_options()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
+                pending.push((range, dest_url.to_string(), String::new()));
+            }
+            Event::Text(text) | Event::Code(text) => {
+                if let Some((_, _, label)) = pending.last_mut() {
+                    label.push_str(&text);
+                    continue;
+                }
+                // A bare URL in text: the range is the text's own, so offsets line up when the
+                // text is written as is (no entities or escapes inside it).
+                if md.get(range.clone()) == Some(&*text) {
+                    for found in BARE_URL.find_iter(&text) {
+                        let url = found.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '"']);
+                        if !allowed(url) {
+                            let start = range.start + found.start();
+                            edits.push((start..start + url.len(), "[link removed]".into()));
+                        }
+                    }
+                }
+            }
+            Event::End(TagEnd::Link | TagEnd::Image) => {
+                let Some((range, dest, label)) = pending.pop() else { continue };
+                if let Some((_, _, outer)) = pending.last_mut() {
+                    outer.push_str(&label);
+                }
+                if !allowed(&dest) {
+                    // A label that is itself a URL (an autolink) would be linked again by a chat window.
+                    let bare = label.trim().is_empty() || label.contains("://");
+                    let label = if bare { "[link removed]".to_owned() } else { escape_markdown(&label) };
+                    edits.push((range, label));
+                }
+            }
+            _ => {}
+        }
+    }
+    apply_edits(md, edits)
+}
+
 /// The replacement text for a link or image that may not stay as it is; `None` keeps it.
 fn neutralize(tag: &Tag<'_>, label: &str, image_hosts: &[&str]) -> Option<String> {
     match tag {
@@ -266,4 +323,23 @@ pub fn escape_markdown(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_the_material_never_wrote_are_removed() {
+        let material = "Returns: https://shop.example/returns. Mail help@shop.example.";
+        let allowed = |url: &str| material.contains(url);
+        let reply = "Form: [here](https://shop.example/returns). Also <https://evil.example/a>, \
+                     ![x](https://evil.example/i.png) and https://evil.example/?q=4111 then https://shop.example/returns.";
+        let out = restrict_links(reply, allowed);
+        assert!(!out.contains("evil"), "{out}");
+        assert!(out.contains("Also [link removed], x and [link removed] then"), "{out}");
+        assert!(out.contains("[here](https://shop.example/returns)"), "{out}");
+        assert!(out.ends_with("then https://shop.example/returns."), "{out}");
+        assert_eq!(restrict_links("`https://evil.example` in code", allowed), "`https://evil.example` in code");
+    }
 }

@@ -707,15 +707,22 @@ fn llm_draft(result: Result<LlmReply, LlmFailure>, config: &AgentConfig, lang: &
     let from_tools: Vec<&tools::ToolRecord> = reply.tool_calls.iter().filter(|c| c.ran && !c.builtin).collect();
     let chunks: Vec<&str> =
         numbered.iter().map(|p| p.text.as_str()).chain(from_tools.iter().map(|c| c.result.as_str())).collect();
-    let report = switchboard_guard::grounding::check(&reply.text, &chunks, &GroundingOptions::RECOMMENDED);
-    let dropped: Vec<&str> = report.unsupported().map(|c| reply.text[c.span.clone()].trim()).collect();
+    // Links only to what the material says: a planted instruction can make the model write a
+    // URL that carries the conversation elsewhere (RELIABILITY L1, L6). Before the grounding
+    // check, so that URLs do not split its sentences.
+    let material: Vec<&str> = chunks.iter().copied().chain(numbered.iter().filter_map(|p| p.url.as_deref())).collect();
+    let written =
+        switchboard_guard::markdown::restrict_links(&reply.text, |url| material.iter().any(|m| m.contains(url)));
+    let links_removed = written != reply.text;
+    let report = switchboard_guard::grounding::check(&written, &chunks, &GroundingOptions::RECOMMENDED);
+    let dropped: Vec<&str> = report.unsupported().map(|c| written[c.span.clone()].trim()).collect();
     let claims = report.claims.len();
-    let text = if dropped.is_empty() { reply.text.trim().to_owned() } else { report.supported_text(&reply.text) };
+    let text = if dropped.is_empty() { written.trim().to_owned() } else { report.supported_text(&written) };
     let numbers: Vec<usize> =
         llm::cited_numbers(&text).into_iter().filter(|n| (1..=numbered.len()).contains(n)).collect();
     let tools_used: Vec<&str> = from_tools.iter().map(|c| c.name.as_str()).collect();
     let evidence = serde_json::json!({
-        "grounding": {"claims": claims, "dropped": dropped, "tools": tools_used},
+        "grounding": {"claims": claims, "dropped": dropped, "tools": tools_used, "links_removed": links_removed},
         "tool_calls": reply.tool_calls,
     });
     let confidence = (claims - dropped.len()) as f64 / claims.max(1) as f64;

