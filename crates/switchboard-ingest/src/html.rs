@@ -108,6 +108,24 @@ fn is_chrome(name: &str, element: &scraper::node::Element, in_article: bool) -> 
         || matches!(role, "navigation" | "banner" | "contentinfo" | "complementary" | "search" | "menu" | "dialog")
         || element.attr("hidden").is_some()
         || element.attr("aria-hidden") == Some("true")
+        || element.attr("style").is_some_and(hidden_by_style)
+}
+
+/// An inline style that keeps the element from being seen: `display: none`,
+/// `visibility: hidden`, no size, or no opacity. Readers never see such text, so
+/// it is not knowledge; it is where instructions to the assistant get planted.
+fn hidden_by_style(style: &str) -> bool {
+    let style: String = style.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    style.split(';').any(|declaration| {
+        let value = |property: &str| declaration.strip_prefix(property).and_then(|v| v.strip_prefix(':'));
+        let value_is = |property: &str, values: &[&str]| {
+            value(property).is_some_and(|v| values.contains(&v.trim_end_matches("!important")))
+        };
+        value_is("display", &["none"])
+            || value_is("visibility", &["hidden", "collapse"])
+            || value_is("font-size", &["0", "0px", "0pt", "0em", "0rem", "1px"])
+            || value_is("opacity", &["0", "0.0"])
+    })
 }
 
 #[derive(Clone, Copy, PartialEq)]
