@@ -3,6 +3,7 @@
 // talking to a loopback server in the API's wire format: what it sends on
 // save, and how it shows the server's refusal.
 import { render } from "preact";
+import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ResponseOf } from "../src/api";
 import { json, loopback, problem, type Handler } from "./fixtures/loopback";
@@ -97,20 +98,22 @@ function type(label: string, value: string, within?: ParentNode) {
   el.dispatchEvent(new Event("input", { bubbles: true }));
 }
 
-function choose(label: string, value: string) {
+async function choose(label: string, value: string) {
   const el = control<HTMLSelectElement>(label);
+  // The options come from the server (the organization's secrets): wait until this one is there.
+  await vi.waitFor(() => expect([...el.options].map((o) => o.value)).toContain(value));
   el.value = value;
   el.dispatchEvent(new Event("change", { bubbles: true }));
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 0));
+// Flushes Preact's pending renders and effects after an event.
+const settle = () => act(async () => {});
 
 async function mount(c: Version["config"]) {
   render(<Editor agent={agent} base={version(c)} onSaved={() => {}} />, root);
   // The collections and the secrets are listed before anything is picked.
   await vi.waitFor(() => expect(root.textContent).toContain("Help"));
   await vi.waitFor(() => expect(server.seen.some((s) => s.url.startsWith("/v1/secrets"))).toBe(true));
-  await new Promise((r) => setTimeout(r, 30));
 }
 
 const aiModel = () => [...root.querySelectorAll("fieldset")].find((f) => f.querySelector("legend")?.textContent === "AI model")!;
@@ -140,7 +143,7 @@ describe("the agent editor's AI model", () => {
     await settle();
     type("Base URL", " https://api.openai.com/v1 ");
     type("Model", "gpt-4o-mini");
-    choose("API key", "openai-key");
+    await choose("API key", "openai-key");
     type("Temperature", "0.3");
     type("Max tokens", "500");
     type("Token budget", "4000");

@@ -2,6 +2,7 @@
 // The approvals page against a loopback server: pending calls are listed with
 // their arguments; approving and denying (with a reason) call the API.
 import { render } from "preact";
+import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { json, loopback } from "./fixtures/loopback";
 
@@ -75,7 +76,7 @@ describe("Approvals", () => {
     const reason = byLabel<HTMLInputElement>("Reason to deny cancel_order (optional)");
     reason.value = "The order has shipped";
     reason.dispatchEvent(new Event("input", { bubbles: true }));
-    await new Promise((r) => setTimeout(r, 0));
+    await act(async () => {});
     byLabel<HTMLButtonElement>("Deny cancel_order").click();
     await vi.waitFor(() => expect(root.textContent).toContain("Nothing is waiting for approval."));
     const deny = server.seen.find((s) => s.url === "/v1/approvals/ap2/deny")!;
