@@ -32,6 +32,11 @@ pub struct Settings {
     pub tools: ToolEgressSettings,
 }
 
+/// A setting's list of networks in CIDR form, `field` naming it in the error.
+pub fn parse_networks(field: &str, networks: &[String]) -> anyhow::Result<Vec<switchboard_egress::IpNet>> {
+    networks.iter().map(|n| n.parse().map_err(|e| anyhow::anyhow!("{field}: `{n}`: {e}"))).collect()
+}
+
 /// Calls of agents' HTTP tools (organizations' own endpoints).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -64,11 +69,7 @@ impl ToolEgressSettings {
         let mut config =
             switchboard_egress::EgressConfig::new(format!("Switchboard-Tools/{}", env!("CARGO_PKG_VERSION")));
         config.addresses.allow_private_networks = self.allow_private_networks;
-        config.addresses.allowed_networks = self
-            .allowed_networks
-            .iter()
-            .map(|n| n.parse().map_err(|e| anyhow::anyhow!("tools.allowed_networks: `{n}`: {e}")))
-            .collect::<anyhow::Result<_>>()?;
+        config.addresses.allowed_networks = parse_networks("tools.allowed_networks", &self.allowed_networks)?;
         config.connect_timeout = std::time::Duration::from_secs(5);
         config.max_redirects = self.max_redirects;
         config.max_body_bytes = self.max_response_bytes;
@@ -113,11 +114,7 @@ impl LlmProviderSettings {
     pub fn address_policy(&self) -> anyhow::Result<switchboard_egress::AddressPolicy> {
         let mut policy = switchboard_egress::AddressPolicy::public_only();
         policy.allow_private_networks = self.allow_private_networks;
-        policy.allowed_networks = self
-            .allowed_networks
-            .iter()
-            .map(|n| n.parse().map_err(|e| anyhow::anyhow!("llm.allowed_networks: `{n}`: {e}")))
-            .collect::<anyhow::Result<_>>()?;
+        policy.allowed_networks = parse_networks("llm.allowed_networks", &self.allowed_networks)?;
         Ok(policy)
     }
 }

@@ -134,29 +134,18 @@ impl ToolSettings {
         if self.http.len() > MAX_TOOLS {
             return Err(ApiError::invalid(format!("`tools.http` holds at most {MAX_TOOLS} tools")));
         }
-        for (i, tool) in self.http.iter_mut().enumerate() {
-            let at = format!("tools.http[{i}]");
-            *tool = std::mem::replace(tool, placeholder_tool()).validate(&at)?;
-        }
+        self.http = self
+            .http
+            .into_iter()
+            .enumerate()
+            .map(|(i, tool)| tool.validate(&format!("tools.http[{i}]")))
+            .collect::<Result<_, _>>()?;
         for (i, tool) in self.http.iter().enumerate() {
             if self.http[..i].iter().any(|t| t.name == tool.name) {
                 return Err(ApiError::invalid(format!("two tools are named `{}`", tool.name)));
             }
         }
         Ok(self)
-    }
-}
-
-fn placeholder_tool() -> HttpTool {
-    HttpTool {
-        name: String::new(),
-        description: String::new(),
-        parameters: Value::Null,
-        method: get(),
-        url: String::new(),
-        headers: Vec::new(),
-        side_effects: None,
-        timeout_secs: None,
     }
 }
 

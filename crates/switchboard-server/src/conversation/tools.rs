@@ -103,7 +103,8 @@ pub enum Outcome {
     Handoff(String),
 }
 
-fn capped(mut text: String) -> String {
+/// `text` cut to [`MAX_RESULT_CHARS`] characters, marked when cut.
+pub(crate) fn capped(mut text: String) -> String {
     if let Some((at, _)) = text.char_indices().nth(MAX_RESULT_CHARS) {
         text.truncate(at);
         text.push_str(" …");

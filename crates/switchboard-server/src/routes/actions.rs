@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use super::dto::iso;
 use crate::auth::{Permission, Principal};
 use crate::conversation::agent::AgentConfig;
-use crate::conversation::http_tools;
+use crate::conversation::{http_tools, tools};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, ListParams};
 use crate::state::AppState;
@@ -33,9 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tickets))
         .routes(routes!(get_ticket, update_ticket))
 }
-
-/// The most characters of a call's result kept on the approval.
-const MAX_RESULT_CHARS: usize = 8_000;
 
 /// A tool call that waits for, or had, a person's decision.
 #[derive(Serialize, ToSchema)]
@@ -220,11 +217,7 @@ async fn approve(
     };
     state.store.claim_approval(t, &p.audit(), &id, true, None).await?;
     let result = http_tools::call(&state, t, &tool, &arguments).await;
-    let mut text = result.text;
-    if let Some((at, _)) = text.char_indices().nth(MAX_RESULT_CHARS) {
-        text.truncate(at);
-        text.push_str(" …");
-    }
+    let text = tools::capped(result.text);
     let finished = state.store.finish_approval(t, &id, result.answered, &text).await?;
     let note = if result.answered {
         format!("A team member approved the request ({}); it has been carried out.", tool.name)

@@ -35,11 +35,8 @@ pub const AGENT: &str = "SwitchboardBot";
 pub fn egress_client(settings: &CrawlSettings) -> anyhow::Result<switchboard_egress::Client> {
     let mut config = switchboard_egress::EgressConfig::new(format!("{AGENT}/{}", env!("CARGO_PKG_VERSION")));
     config.addresses.allow_private_networks = settings.allow_private_networks;
-    config.addresses.allowed_networks = settings
-        .allowed_networks
-        .iter()
-        .map(|n| n.parse().map_err(|e| anyhow::anyhow!("knowledge.crawl.allowed_networks: `{n}`: {e}")))
-        .collect::<anyhow::Result<_>>()?;
+    config.addresses.allowed_networks =
+        crate::settings::parse_networks("knowledge.crawl.allowed_networks", &settings.allowed_networks)?;
     config.connect_timeout = std::time::Duration::from_secs(settings.connect_timeout_secs.max(1));
     config.timeout = std::time::Duration::from_secs(settings.request_timeout_secs.max(1));
     config.max_body_bytes = settings.max_page_bytes;
