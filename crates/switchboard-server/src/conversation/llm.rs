@@ -114,7 +114,9 @@ pub async fn act(
     let max_tokens = ask.llm.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
     let (messages, numbered) = prompt(&ask, &canary, prompt_limit(ask.llm, max_tokens))?;
     let provider = provider(state, t, ask.llm).await?;
-    let call = Call { state, t, ask: &ask, provider: &provider, canary: &canary, max_tokens };
+    // The functions offered, their schemas compiled once for every call of the turn.
+    let offered = tools::offered(&ask.config.tools);
+    let call = Call { state, t, ask: &ask, provider: &provider, canary: &canary, max_tokens, offered: &offered };
     let mut turn = Turn { sources: ask.passages[..numbered].to_vec(), ..Turn::default() };
     let result = call.run(messages, &mut turn, deltas.as_ref()).await;
     match result {
@@ -148,6 +150,7 @@ struct Call<'a> {
     provider: &'a Resilient,
     canary: &'a str,
     max_tokens: u32,
+    offered: &'a [switchboard_llm::ToolSpec],
 }
 
 impl Call<'_> {
@@ -201,7 +204,7 @@ impl Call<'_> {
             Err(e) => return Err(LlmFailure::new("budget", format!("the token budget could not be checked: {e:#}"))),
         };
         let mut request = ChatRequest::new(ask.llm.model.clone(), messages.to_vec())
-            .with_tools(tools::offered(&ask.config.tools))
+            .with_tools(self.offered.to_vec())
             .with_max_tokens(self.max_tokens)
             .with_timeout(Duration::from_secs(state.settings.llm.turn_timeout_secs.max(1)));
         if let Some(temperature) = ask.llm.temperature {
