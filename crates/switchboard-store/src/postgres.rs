@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::changes::*;
@@ -133,24 +134,116 @@ impl PgStore {
         Ok(())
     }
 
-    /// Full-text search with `ts_rank_cd` over an English tsvector (headings
-    /// weigh more); any query word may match.
+    /// Full-text search ranked by BM25 (k1 1.2, b 0.75, heading words counted
+    /// twice, as on SQLite), from per-collection statistics that migration
+    /// 14's triggers keep equal to the live chunks.
+    ///
+    /// Scoring every chunk that holds any query word costs seconds at 100k
+    /// chunks (common words match most of them), so candidates come from the
+    /// rarest words first, MaxScore-style: a chunk holding none of them can
+    /// score at most the sum of the other words' upper bounds, so once the
+    /// k-th best score found reaches that sum, the ranking is exact; otherwise
+    /// the next rarest words join and the query runs again.
     async fn search_text_backend(&self, t: &Tenant, scope: &SearchScope, query: &str) -> Result<Vec<ChunkHit>> {
-        let terms = search::query_terms(query);
-        if terms.is_empty() || scope.collection_ids.is_empty() {
+        let words = search::query_terms(query);
+        if words.is_empty() || scope.collection_ids.is_empty() {
             return Ok(Vec::new());
         }
+        let (mut terms, avgdl) = self.bm25_terms(t, scope, &words).await?;
+        if terms.is_empty() {
+            return Ok(Vec::new()); // nothing but words the configuration drops
+        }
+        terms.sort_by(|a, b| a.df.total_cmp(&b.df).then_with(|| a.lexeme.cmp(&b.lexeme)));
+        let mut taken = search::bm25_first_candidates(&terms);
+        loop {
+            let hits = self.bm25_score(t, scope, &terms, taken, avgdl).await?;
+            let reached = if hits.len() >= scope.limit as usize { hits[hits.len() - 1].score } else { 0.0 };
+            match search::bm25_more_candidates(&terms, taken, reached) {
+                Some(more) => taken = more,
+                None => return Ok(hits),
+            }
+        }
+    }
+
+    /// The query words' lexemes (as the `english` configuration makes them)
+    /// with how many live chunks of the scope hold each and its IDF, and the
+    /// chunks' mean length in lexemes.
+    async fn bm25_terms(
+        &self,
+        t: &Tenant,
+        scope: &SearchScope,
+        words: &[String],
+    ) -> Result<(Vec<search::Bm25Term>, f64)> {
+        let collections = search::placeholders(3, scope.collection_ids.len());
         let sql = format!(
-            "SELECT {HIT}, ts_rank_cd(c.tsv, q)::float8 AS score \
-             FROM {LIVE}, \
-             to_tsquery('english', $1) q \
-             WHERE c.tsv @@ q AND c.org_id = $2 AND c.collection_id IN ({}) ORDER BY score DESC LIMIT {}",
-            search::placeholders(3, scope.collection_ids.len()),
+            "WITH st AS (SELECT greatest(coalesce(sum(s.chunks), 0), 1)::float8 AS n, \
+                                greatest(coalesce(sum(s.tokens), 0)::float8 / greatest(coalesce(sum(s.chunks), 0), 1), 1) AS avgdl \
+                         FROM fts_collection_stats s WHERE s.org_id = $2 AND s.collection_id IN ({collections})) \
+             SELECT u.lexeme, array_agg(DISTINCT w.word) AS words, greatest(coalesce(sum(f.df), 0), 0)::float8 AS df, \
+                    max(st.n) AS n, max(st.avgdl) AS avgdl \
+             FROM st, unnest($1::text[]) w(word) CROSS JOIN LATERAL unnest(to_tsvector('english', w.word)) u \
+             LEFT JOIN fts_term_stats f ON f.term = u.lexeme AND f.org_id = $2 AND f.collection_id IN ({collections}) \
+             GROUP BY u.lexeme"
+        );
+        let mut q = sqlx::query(&sql).bind(words).bind(t.org_id());
+        for id in &scope.collection_ids {
+            q = q.bind(id);
+        }
+        let found = q.fetch_all(&self.pool).await?;
+        let mut avgdl = 1.0;
+        let mut terms = Vec::with_capacity(found.len());
+        for r in &found {
+            let (df, n): (f64, f64) = (r.try_get("df")?, r.try_get("n")?);
+            avgdl = r.try_get("avgdl")?;
+            terms.push(search::Bm25Term {
+                lexeme: r.try_get("lexeme")?,
+                words: r.try_get("words")?,
+                df,
+                idf: search::idf(n, df),
+            });
+        }
+        Ok((terms, avgdl))
+    }
+
+    /// BM25 over all `terms` of every live chunk holding one of the first
+    /// `candidates` of them, best `scope.limit` first.
+    async fn bm25_score(
+        &self,
+        t: &Tenant,
+        scope: &SearchScope,
+        terms: &[search::Bm25Term],
+        candidates: usize,
+        avgdl: f64,
+    ) -> Result<Vec<ChunkHit>> {
+        let lexemes: Vec<&str> = terms.iter().map(|term| term.lexeme.as_str()).collect();
+        let idfs: Vec<f64> = terms.iter().map(|term| term.idf).collect();
+        let candidate_words: Vec<&str> =
+            terms[..candidates].iter().flat_map(|term| term.words.iter().map(String::as_str)).collect();
+        // Per chunk: the query's lexemes keep their positions (every other
+        // lexeme is filtered out by weight), the heading's positions are added
+        // once more, and each lexeme's BM25 term is summed.
+        let sql = format!(
+            "WITH idf AS MATERIALIZED (SELECT * FROM unnest($1::text[], $2::float8[]) AS i(term, idf)) \
+             SELECT {HIT}, coalesce((\
+                 SELECT sum(i.idf * x.tf * ({k1} + 1) / (x.tf + {k1} * (1 - {b} + {b} * c.tsv_len / $5))) \
+                 FROM (SELECT y.lexeme, sum(y.n)::float8 AS tf FROM (\
+                         SELECT u.lexeme, coalesce(array_length(u.positions, 1), 1) AS n \
+                         FROM unnest(ts_filter(setweight(setweight(c.tsv, 'D'), 'A', $1::text[]), '{{a}}')) u \
+                         UNION ALL \
+                         SELECT h.lexeme, coalesce(array_length(h.positions, 1), 1) FROM unnest(ts_filter(c.tsv, '{{a}}')) h) y \
+                       GROUP BY y.lexeme) x \
+                 JOIN idf i ON i.term = x.lexeme), 0)::float8 AS score \
+             FROM {LIVE}, to_tsquery('english', $3) q \
+             WHERE c.tsv @@ q AND c.org_id = $4 AND c.collection_id IN ({}) ORDER BY score DESC LIMIT {}",
+            search::placeholders(6, scope.collection_ids.len()),
             scope.limit,
             HIT = search::HIT_COLUMNS,
-            LIVE = search::chunk_source(scope)
+            LIVE = search::chunk_source(scope),
+            k1 = search::BM25_K1,
+            b = search::BM25_B,
         );
-        let mut q = sqlx::query(&sql).bind(terms.join(" | ")).bind(t.org_id());
+        let mut q =
+            sqlx::query(&sql).bind(&lexemes).bind(&idfs).bind(candidate_words.join(" | ")).bind(t.org_id()).bind(avgdl);
         for id in &scope.collection_ids {
             q = q.bind(id);
         }

@@ -56,6 +56,69 @@ pub(crate) fn content_terms(query: &str) -> Vec<String> {
     if content.is_empty() { terms } else { content }
 }
 
+/// BM25's saturation (k1) and length normalisation (b), FTS5's defaults.
+pub(crate) const BM25_K1: f64 = 1.2;
+pub(crate) const BM25_B: f64 = 0.75;
+
+/// A query lexeme for BM25 computed by the store (PostgreSQL): the query
+/// words it came from, how many live chunks hold it and its IDF.
+#[derive(Debug, Clone)]
+pub(crate) struct Bm25Term {
+    pub lexeme: String,
+    pub words: Vec<String>,
+    pub df: f64,
+    pub idf: f64,
+}
+
+impl Bm25Term {
+    /// The most one chunk can gain from this lexeme: its saturation limit.
+    fn bound(&self) -> f64 {
+        self.idf * (BM25_K1 + 1.0)
+    }
+}
+
+/// BM25's IDF (Lucene's form, never negative) of a lexeme held by `df` of `n` chunks.
+pub(crate) fn idf(n: f64, df: f64) -> f64 {
+    (1.0 + ((n - df).max(0.0) + 0.5) / (df + 0.5)).ln()
+}
+
+/// How many chunks the first candidate query may reach (the sum of its
+/// lexemes' document frequencies): scoring a chunk is the cost.
+const FIRST_CANDIDATES: f64 = 1000.0;
+
+/// Of `terms` sorted rarest first, how many make the first candidate query:
+/// the rarest, and the next ones while the chunks they reach stay few.
+pub(crate) fn bm25_first_candidates(terms: &[Bm25Term]) -> usize {
+    let mut reach = 0.0;
+    let mut take = 0;
+    for term in terms {
+        reach += term.df;
+        if take > 0 && reach > FIRST_CANDIDATES {
+            break;
+        }
+        take += 1;
+    }
+    take
+}
+
+/// After a query over the rarest `taken` of `terms` (sorted rarest first)
+/// whose k-th best score is `reached` (0 when fewer than k were found):
+/// `None` when no chunk outside the candidates can beat it (each one's score
+/// is at most the sum of the other lexemes' bounds), else how many lexemes
+/// the next query needs for that to hold.
+pub(crate) fn bm25_more_candidates(terms: &[Bm25Term], taken: usize, reached: f64) -> Option<usize> {
+    let mut outside: f64 = terms[taken..].iter().map(Bm25Term::bound).sum();
+    if taken >= terms.len() || outside <= reached {
+        return None;
+    }
+    let mut take = taken;
+    while take < terms.len() && outside > reached {
+        outside -= terms[take].bound();
+        take += 1;
+    }
+    Some(take)
+}
+
 /// `$first, $first+1, …` for an `IN (…)` list of `n` values.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
@@ -83,6 +146,41 @@ mod tests {
         assert_eq!(content_terms("How do I return a damaged item?"), ["how", "return", "damaged", "item"]);
         assert_eq!(content_terms("Who are you"), ["who", "are", "you"]);
         assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+    }
+
+    fn term(lexeme: &str, df: f64, n: f64) -> Bm25Term {
+        Bm25Term { lexeme: lexeme.into(), words: vec![lexeme.into()], df, idf: idf(n, df) }
+    }
+
+    #[test]
+    fn bm25_candidates_start_from_the_rarest_words_and_grow_until_nothing_outside_can_win() {
+        let n = 100_000.0;
+        let terms = [
+            term("warranty", 40.0, n),
+            term("cracked", 900.0, n),
+            term("screen", 5000.0, n),
+            term("phone", 30000.0, n),
+        ];
+        assert!(terms.windows(2).all(|w| w[0].idf > w[1].idf));
+        assert_eq!(bm25_first_candidates(&terms), 2, "40 + 900 chunks reached, the next would pass 1000");
+        assert_eq!(bm25_first_candidates(&terms[3..]), 1, "the rarest always, however common");
+
+        // Outside the first two: screen's and phone's bounds.
+        let outside = terms[2].bound() + terms[3].bound();
+        assert_eq!(bm25_more_candidates(&terms, 2, outside), None);
+        assert_eq!(bm25_more_candidates(&terms, 2, outside + 1.0), None);
+        // A k-th score below that: screen joins, and phone's bound alone is then below it.
+        assert_eq!(bm25_more_candidates(&terms, 2, terms[3].bound() + 0.1), Some(3));
+        // Fewer than k found: every word must be a candidate word.
+        assert_eq!(bm25_more_candidates(&terms, 2, 0.0), Some(4));
+        assert_eq!(bm25_more_candidates(&terms, 4, 0.0), None);
+    }
+
+    #[test]
+    fn idf_is_never_negative_and_falls_as_more_chunks_hold_the_word() {
+        assert!(idf(10.0, 10.0) > 0.0);
+        assert!(idf(10.0, 12.0) > 0.0, "statistics a little behind never turn it negative");
+        assert!(idf(1000.0, 1.0) > idf(1000.0, 10.0));
     }
 
     #[test]

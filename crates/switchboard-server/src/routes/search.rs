@@ -61,7 +61,7 @@ pub struct SignalScore {
 
 #[derive(Serialize, ToSchema)]
 pub struct SignalScores {
-    /// Full-text relevance (BM25 on SQLite, ts_rank_cd on PostgreSQL).
+    /// Full-text relevance: BM25 (SQLite FTS5; on PostgreSQL over tsvector with per-collection statistics).
     pub bm25: Option<SignalScore>,
     /// Cosine similarity to the query.
     pub dense: Option<SignalScore>,
