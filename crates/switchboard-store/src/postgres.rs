@@ -149,12 +149,12 @@ impl PgStore {
         if words.is_empty() || scope.collection_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let (mut terms, avgdl) = self.bm25_terms(t, scope, &words).await?;
+        let (mut terms, n, avgdl) = self.bm25_terms(t, scope, &words).await?;
         if terms.is_empty() {
             return Ok(Vec::new()); // nothing but words the configuration drops
         }
         terms.sort_by(|a, b| a.df.total_cmp(&b.df).then_with(|| a.lexeme.cmp(&b.lexeme)));
-        let mut taken = search::bm25_first_candidates(&terms);
+        let mut taken = search::bm25_first_candidates(&terms, n);
         loop {
             let hits = self.bm25_score(t, scope, &terms, taken, avgdl).await?;
             let reached = if hits.len() >= scope.limit as usize { hits[hits.len() - 1].score } else { 0.0 };
@@ -166,14 +166,14 @@ impl PgStore {
     }
 
     /// The query words' lexemes (as the `english` configuration makes them)
-    /// with how many live chunks of the scope hold each and its IDF, and the
-    /// chunks' mean length in lexemes.
+    /// with how many live chunks of the scope hold each and its IDF; the
+    /// number of chunks and their mean length in lexemes.
     async fn bm25_terms(
         &self,
         t: &Tenant,
         scope: &SearchScope,
         words: &[String],
-    ) -> Result<(Vec<search::Bm25Term>, f64)> {
+    ) -> Result<(Vec<search::Bm25Term>, f64, f64)> {
         let collections = search::placeholders(3, scope.collection_ids.len());
         let sql = format!(
             "WITH st AS (SELECT greatest(coalesce(sum(s.chunks), 0), 1)::float8 AS n, \
@@ -190,11 +190,11 @@ impl PgStore {
             q = q.bind(id);
         }
         let found = q.fetch_all(&self.pool).await?;
-        let mut avgdl = 1.0;
+        let (mut n, mut avgdl) = (1.0, 1.0);
         let mut terms = Vec::with_capacity(found.len());
         for r in &found {
-            let (df, n): (f64, f64) = (r.try_get("df")?, r.try_get("n")?);
-            avgdl = r.try_get("avgdl")?;
+            let df: f64 = r.try_get("df")?;
+            (n, avgdl) = (r.try_get("n")?, r.try_get("avgdl")?);
             terms.push(search::Bm25Term {
                 lexeme: r.try_get("lexeme")?,
                 words: r.try_get("words")?,
@@ -202,7 +202,7 @@ impl PgStore {
                 idf: search::idf(n, df),
             });
         }
-        Ok((terms, avgdl))
+        Ok((terms, n, avgdl))
     }
 
     /// BM25 over all `terms` of every live chunk holding one of the first

@@ -83,17 +83,20 @@ pub(crate) fn idf(n: f64, df: f64) -> f64 {
 }
 
 /// How many chunks the first candidate query may reach (the sum of its
-/// lexemes' document frequencies): scoring a chunk is the cost.
+/// lexemes' document frequencies; scoring a chunk is the cost): a tenth of
+/// the `n` chunks searched, at most this many.
 const FIRST_CANDIDATES: f64 = 1000.0;
 
-/// Of `terms` sorted rarest first, how many make the first candidate query:
-/// the rarest, and the next ones while the chunks they reach stay few.
-pub(crate) fn bm25_first_candidates(terms: &[Bm25Term]) -> usize {
+/// Of `terms` sorted rarest first, how many make the first candidate query
+/// over `n` chunks: the rarest, and the next ones while the chunks they reach
+/// stay few.
+pub(crate) fn bm25_first_candidates(terms: &[Bm25Term], n: f64) -> usize {
+    let budget = (n / 10.0).min(FIRST_CANDIDATES);
     let mut reach = 0.0;
     let mut take = 0;
     for term in terms {
         reach += term.df;
-        if take > 0 && reach > FIRST_CANDIDATES {
+        if take > 0 && reach > budget {
             break;
         }
         take += 1;
@@ -162,8 +165,9 @@ mod tests {
             term("phone", 30000.0, n),
         ];
         assert!(terms.windows(2).all(|w| w[0].idf > w[1].idf));
-        assert_eq!(bm25_first_candidates(&terms), 2, "40 + 900 chunks reached, the next would pass 1000");
-        assert_eq!(bm25_first_candidates(&terms[3..]), 1, "the rarest always, however common");
+        assert_eq!(bm25_first_candidates(&terms, n), 2, "40 + 900 chunks reached, the next would pass 1000");
+        assert_eq!(bm25_first_candidates(&terms, 5000.0), 1, "a tenth of a small collection");
+        assert_eq!(bm25_first_candidates(&terms[3..], n), 1, "the rarest always, however common");
 
         // Outside the first two: screen's and phone's bounds.
         let outside = terms[2].bound() + terms[3].bound();

@@ -194,6 +194,33 @@ async fn full_text_ranks_by_bm25_rare_words_weigh_more_repeats_saturate_long_chu
     assert_eq!(titles(&full_text(s.as_ref(), &t, &c, "refunds").await), ["short", "long"]);
 }
 
+#[tokio::test]
+async fn full_text_finds_the_best_chunks_even_when_the_rarest_word_alone_is_not_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_at(&url(&dir).await).await;
+    let t = tenant(s.as_ref(), "A").await;
+    let c = collection(s.as_ref(), &t).await;
+    // 40 chunks: "zeppelin" in one, "parcel" in 10, "delivery" in 20. PostgreSQL
+    // first scores only the chunks holding the rarest words; with fewer than
+    // top_k found there, the common words must bring in the rest.
+    for i in 0..40 {
+        let text = match i {
+            0 => "Zeppelin models ship in a crate.".to_owned(),
+            1..=3 => format!("Parcel delivery option {i}: a parcel with tracked delivery."),
+            4..=10 => format!("Parcel {i} and gift wrapping."),
+            11..=26 => format!("Delivery note {i} for store pickup."),
+            _ => format!("Opening hours of store {i}."),
+        };
+        put_text(s.as_ref(), &t, &c, &format!("d{i:02}"), &text).await;
+    }
+    let scope = SearchScope { collection_ids: vec![c.clone()], limit: 4, pinned_to: None };
+    let hits = s.search_text(&t, &scope, "zeppelin parcel delivery").await.unwrap();
+    let mut top = titles(&hits);
+    assert_eq!(top.remove(0), "d00", "the rare word first: {hits:?}");
+    top.sort_unstable();
+    assert_eq!(top, ["d01", "d02", "d03"], "then the chunks with both common words: {hits:?}");
+}
+
 /// The statistics rows of PostgreSQL's BM25 against a count of what is live.
 async fn fts_statistics_drift(pool: &sqlx::PgPool, collection: &str) -> Vec<String> {
     use sqlx::Row;
