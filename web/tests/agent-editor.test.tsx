@@ -169,7 +169,8 @@ describe("the agent editor's AI model", () => {
   it("shows the stored settings and turns the model off with llm null", async () => {
     await mount({ ...config, llm: { provider: "openai", base_url: "https://llm.example/v1", model: "m", api_key_secret: "backup-key" } });
     expect(control("Base URL").value).toBe("https://llm.example/v1");
-    expect(control<HTMLSelectElement>("API key").value).toBe("backup-key");
+    // The stored secret is selected once the organization's secrets have loaded.
+    await vi.waitFor(() => expect(control<HTMLSelectElement>("API key").value).toBe("backup-key"));
     expect(control("Temperature").value).toBe("");
     control("Built-in answerer (no model)").click();
     await settle();
@@ -288,6 +289,7 @@ describe("the agent editor's tools", () => {
     await settle();
     type("Header name", "X-Api-Key", t);
     const secret = control<HTMLSelectElement>("Header secret", t);
+    await vi.waitFor(() => expect([...secret.options].map((o) => o.value)).toContain("backup-key"));
     secret.value = "backup-key";
     secret.dispatchEvent(new Event("change", { bubbles: true }));
     await settle();
