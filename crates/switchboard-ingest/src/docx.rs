@@ -11,6 +11,11 @@
 //!    objects (which may be ZIPs) are never opened, so nested archives stay inert.
 //! 4. XML: a DOCTYPE is refused outright (Word never writes one; it is how entity bombs and XXE
 //!    start). quick-xml does not expand entities anyway; unknown entity references are dropped.
+//!
+//! Text a reader cannot see (hidden runs, white text on white, one-point text) is dropped
+//! (see [`visibility`]).
+
+mod visibility;
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
@@ -20,6 +25,7 @@ use quick_xml::events::{BytesStart, Event};
 use zip::result::ZipError;
 use zip::{CompressionMethod, ZipArchive};
 
+use self::visibility::{Look, StyleLooks, StyleReader};
 use crate::limits::{Halt, Sink};
 use crate::model::render_row;
 use crate::{ExtractError, Format};
@@ -158,10 +164,12 @@ pub(crate) fn entity(name: &str) -> Option<char> {
 
 /// Heading levels by style id, from `word/styles.xml`. Localised Word writes ids like
 /// `berschrift1` but keeps the English name (`heading 1`) and the outline level, so we read those.
+/// Also what the styles say about visibility.
 #[derive(Default)]
 struct Styles {
     heading: HashMap<String, u8>,
     title: Vec<String>,
+    looks: StyleLooks,
 }
 
 impl Styles {
@@ -182,12 +190,20 @@ fn parse_styles(xml: &str, sink: &mut Sink) -> Result<Styles, Halt> {
     let mut based_on: HashMap<String, String> = HashMap::new();
     let mut reader = xml_reader(xml);
     let mut current: Option<String> = None;
+    let mut looks = StyleReader::default();
     loop {
-        match next_event(&mut reader, sink)? {
+        let event = next_event(&mut reader, sink)?;
+        if let Event::End(e) = &event {
+            looks.end(local_name(e.name().as_ref()));
+        }
+        let empty = matches!(event, Event::Empty(_));
+        match event {
             Event::Eof => break,
             Event::Start(e) | Event::Empty(e) => {
                 let name = e.name();
-                match local_name(name.as_ref()) {
+                let local = local_name(name.as_ref());
+                looks.element(local, &e, empty);
+                match local {
                     "style" => current = attr(&e, "styleId"),
                     "name" => {
                         if let (Some(id), Some(val)) = (&current, attr(&e, "val")) {
@@ -218,10 +234,11 @@ fn parse_styles(xml: &str, sink: &mut Sink) -> Result<Styles, Halt> {
             _ => {}
         }
     }
+    styles.looks = looks.finish(&based_on);
     // A custom style based on "Heading 2" is a heading too. Bounded hops: `basedOn` may loop.
     for (id, parent) in &based_on {
         let mut cursor = parent.clone();
-        for _ in 0..8 {
+        for _ in 0..visibility::MAX_BASED_ON {
             if let Some(level) = styles.level(&cursor) {
                 styles.heading.entry(id.clone()).or_insert(level);
                 break;
@@ -257,6 +274,15 @@ struct Paragraph {
     style: Option<String>,
     outline: Option<u8>,
     list_level: Option<u8>,
+    /// The paragraph is shaded (`w:pPr/w:shd`), so white text in it shows.
+    shaded: bool,
+}
+
+/// A run (`w:r`): its direct formatting and character style.
+#[derive(Default)]
+struct Run {
+    look: Look,
+    style: Option<String>,
 }
 
 #[derive(Default)]
@@ -266,23 +292,69 @@ struct Table {
     first_row_look: bool,
     row: Vec<String>,
     cell: Option<String>,
+    /// The table, or its current cell, may be shaded: white text in it may show.
+    shaded: bool,
+    cell_shaded: bool,
+}
+
+/// Property containers (`w:pPr`, `w:rPr`, ...), innermost last: what an element inside one
+/// describes depends on which, and how deep (a nested `w:rPr` is the old formatting of a
+/// tracked change, or a paragraph mark's).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Props {
+    Paragraph,
+    Run,
+    Table,
+    Cell,
+    Other,
 }
 
 /// The `w:body` walker. Paragraphs may nest (text boxes) and tables may nest (a table in a cell),
-/// so both are stacks; everything is driven by the flat event stream, never by recursion.
+/// so both are stacks, and so are runs (a text box sits inside a run); everything is driven by
+/// the flat event stream, never by recursion.
 struct Body<'s> {
     styles: &'s Styles,
     paragraphs: Vec<Paragraph>,
+    runs: Vec<Run>,
     tables: Vec<Table>,
     in_text: bool,
-    in_props: usize,
+    props: Vec<Props>,
+    /// Inside text boxes (`w:txbxContent`), whose shape may be filled behind white text.
+    text_boxes: usize,
+    /// The page has a coloured background (`w:background`).
+    page_coloured: bool,
     /// Inside `mc:Fallback`, which repeats the `mc:Choice` content for old readers.
     skip: usize,
 }
 
 impl<'s> Body<'s> {
     fn new(styles: &'s Styles) -> Self {
-        Body { styles, paragraphs: Vec::new(), tables: Vec::new(), in_text: false, in_props: 0, skip: 0 }
+        Body {
+            styles,
+            paragraphs: Vec::new(),
+            runs: Vec::new(),
+            tables: Vec::new(),
+            in_text: false,
+            props: Vec::new(),
+            text_boxes: 0,
+            page_coloured: false,
+            skip: 0,
+        }
+    }
+
+    /// Whether text of the current run would be seen: not hidden, not tiny, not white on white.
+    fn visible(&self) -> bool {
+        let Some(run) = self.runs.last() else { return true };
+        let paragraph = self.paragraphs.last();
+        let looks = &self.styles.looks;
+        let paragraph_style = paragraph.and_then(|p| p.style.as_deref()).or(looks.default_paragraph.as_deref());
+        let look =
+            run.look.over(looks.look(run.style.as_deref())).over(looks.look(paragraph_style)).over(looks.defaults);
+        let backed = self.page_coloured
+            || self.text_boxes > 0
+            || paragraph.is_some_and(|p| p.shaded)
+            || self.tables.iter().any(|t| t.shaded || t.cell_shaded);
+        !look.invisible(backed)
     }
 
     fn parse(mut self, xml: &str, sink: &mut Sink) -> Result<(), Halt> {
@@ -317,12 +389,12 @@ impl<'s> Body<'s> {
                     let name = e.name();
                     self.close(local_name(name.as_ref()), sink)?;
                 }
-                Event::Text(t) if self.in_text => {
+                Event::Text(t) if self.in_text && self.visible() => {
                     if let Some(p) = self.paragraphs.last_mut() {
                         p.text.push_str(&t.xml10_content());
                     }
                 }
-                Event::GeneralRef(r) if self.in_text => {
+                Event::GeneralRef(r) if self.in_text && self.visible() => {
                     if let (Some(p), Some(c)) = (self.paragraphs.last_mut(), entity(&r.into_inner())) {
                         p.text.push(c);
                     }
@@ -335,8 +407,14 @@ impl<'s> Body<'s> {
     fn open(&mut self, local: &str, e: &BytesStart<'_>, _sink: &mut Sink) {
         match local {
             "p" => self.paragraphs.push(Paragraph::default()),
+            "r" => self.runs.push(Run::default()),
             "t" => self.in_text = true,
-            "pPr" | "rPr" | "tblPr" | "trPr" | "tcPr" | "sectPr" => self.in_props += 1,
+            "txbxContent" => self.text_boxes += 1,
+            "pPr" => self.props.push(Props::Paragraph),
+            "rPr" => self.props.push(Props::Run),
+            "tblPr" => self.props.push(Props::Table),
+            "tcPr" => self.props.push(Props::Cell),
+            "trPr" | "sectPr" => self.props.push(Props::Other),
             "tbl" => self.tables.push(Table::default()),
             "tr" => {
                 if let Some(t) = self.tables.last_mut() {
@@ -346,6 +424,7 @@ impl<'s> Body<'s> {
             "tc" => {
                 if let Some(t) = self.tables.last_mut() {
                     t.cell = Some(String::new());
+                    t.cell_shaded = false;
                 }
             }
             _ => self.empty(local, e),
@@ -354,14 +433,16 @@ impl<'s> Body<'s> {
 
     /// Elements that matter by their attributes (and may also come as start tags).
     fn empty(&mut self, local: &str, e: &BytesStart<'_>) {
+        self.look(local, e);
+        let in_content = self.props.is_empty() && self.visible();
         let paragraph = self.paragraphs.last_mut();
         match (local, paragraph) {
             ("pStyle", Some(p)) => p.style = attr(e, "val"),
             ("outlineLvl", Some(p)) => p.outline = attr(e, "val").and_then(|v| v.parse::<u8>().ok()).filter(|&n| n < 9),
             ("numPr", Some(p)) => p.list_level = Some(p.list_level.unwrap_or(0)),
             ("ilvl", Some(p)) => p.list_level = attr(e, "val").and_then(|v| v.parse().ok()).or(Some(0)),
-            ("tab", Some(p)) if self.in_props == 0 => p.text.push('\t'),
-            ("br" | "cr", Some(p)) if self.in_props == 0 => p.text.push('\n'),
+            ("tab", Some(p)) if in_content => p.text.push('\t'),
+            ("br" | "cr", Some(p)) if in_content => p.text.push('\n'),
             ("tblHeader", _) => {
                 if let Some(t) = self.tables.last_mut()
                     && t.rows.is_empty()
@@ -382,10 +463,55 @@ impl<'s> Body<'s> {
         }
     }
 
+    /// Elements that make text visible or not, read only in the property container they
+    /// belong to (a run's own `w:rPr`, not a nested one).
+    fn look(&mut self, local: &str, e: &BytesStart<'_>) {
+        match (self.props.as_slice(), local) {
+            ([Props::Run], "rStyle") => {
+                if let Some(run) = self.runs.last_mut() {
+                    run.style = attr(e, "val");
+                }
+            }
+            ([Props::Run], _) => {
+                if let Some(run) = self.runs.last_mut() {
+                    run.look.read(local, e);
+                }
+            }
+            ([Props::Paragraph], "shd") => {
+                if let Some(p) = self.paragraphs.last_mut() {
+                    p.shaded = visibility::shading_shows(e);
+                }
+            }
+            ([Props::Table], "shd") => {
+                if let Some(t) = self.tables.last_mut() {
+                    t.shaded |= visibility::shading_shows(e);
+                }
+            }
+            ([Props::Table], "tblStyle") => {
+                if let Some(t) = self.tables.last_mut() {
+                    t.shaded |= attr(e, "val").is_some_and(|id| self.styles.looks.table_is_shaded(&id));
+                }
+            }
+            ([Props::Cell], "shd") => {
+                if let Some(t) = self.tables.last_mut() {
+                    t.cell_shaded = visibility::shading_shows(e);
+                }
+            }
+            ([], "background") => self.page_coloured = visibility::background_shows(e),
+            _ => {}
+        }
+    }
+
     fn close(&mut self, local: &str, sink: &mut Sink) -> Result<(), Halt> {
         match local {
             "t" => self.in_text = false,
-            "pPr" | "rPr" | "tblPr" | "trPr" | "tcPr" | "sectPr" => self.in_props = self.in_props.saturating_sub(1),
+            "r" => {
+                self.runs.pop();
+            }
+            "txbxContent" => self.text_boxes = self.text_boxes.saturating_sub(1),
+            "pPr" | "rPr" | "tblPr" | "trPr" | "tcPr" | "sectPr" => {
+                self.props.pop();
+            }
             "p" => {
                 let Some(p) = self.paragraphs.pop() else { return Ok(()) };
                 if let Some(cell) = self.tables.last_mut().and_then(|t| t.cell.as_mut()) {
@@ -431,7 +557,7 @@ impl<'s> Body<'s> {
 
     fn emit(&self, p: Paragraph, sink: &mut Sink) -> Result<(), Halt> {
         let style = p.style.as_deref().unwrap_or("");
-        if self.styles.is_title(style) && sink.title.is_none() {
+        if self.styles.is_title(style) && sink.title.is_none() && !p.text.trim().is_empty() {
             sink.title = Some(p.text);
             return Ok(());
         }

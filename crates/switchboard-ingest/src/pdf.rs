@@ -16,11 +16,21 @@
 //! uncontainable in-process (a pathological allocation inside lopdf: a content stream drawn a
 //! thousand times is inflated a thousand times) is why the server runs this in a child process
 //! with memory and time limits (RELIABILITY U2).
+//!
+//! **Text no reader sees is dropped:** glyphs drawn in an invisible rendering mode (see
+//! [`invisible`]), glyphs of one point or less, and glyphs placed outside the page's MediaBox.
+//! Such text is not knowledge, and it is where instructions to the assistant get planted
+//! (RELIABILITY L1). White text is kept: pdf-extract does not track the fill colour set by
+//! `rg`/`g`/`k`, and whether white shows depends on what was painted beneath it.
+
+mod invisible;
 
 use std::collections::{BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use pdf_extract::{Dictionary, Document, MediaBox, Object, ObjectId, OutputDev, OutputError, Transform};
+use pdf_extract::{Dictionary, Document, MediaBox, Object, ObjectId, OutputDev, OutputError, Path, Transform};
+
+use self::invisible::Marks;
 
 use crate::limits::{Halt, Sink};
 use crate::model::render_row;
@@ -49,14 +59,19 @@ pub(crate) fn extract(bytes: &[u8], sink: &mut Sink) -> Result<(), Halt> {
     }
     sink.page_count = Some(pages.len());
     sink.title = info_title(&doc);
-    check_form_nesting(&doc)?;
+    let forms = forms(&doc);
+    check_form_nesting(&doc, &forms)?;
+    let marks = Marks::new();
+    guarded(|| invisible::mark_forms(&mut doc, forms, &marks))?;
 
     let mut lines = Vec::new();
     let mut glyph_budget = sink.remaining_chars();
     let mut full = false;
-    for &page in pages.keys() {
+    for (&page, &page_id) in &pages {
         sink.check_deadline()?;
-        let mut device = Device::new(page, glyph_budget, sink);
+        guarded(|| invisible::mark_page(&mut doc, page_id, &marks))?;
+        let image_area = guarded(|| invisible::image_area(&doc, page_id))?;
+        let mut device = Device::new(page, glyph_budget, &marks, image_area, sink);
         let result = guarded(|| pdf_extract::output_doc_page(&doc, &mut device, page));
         if let Some(halt) = device.halt.take() {
             // Keep what this page produced when the character budget ran out.
@@ -103,22 +118,25 @@ fn info_title(doc: &Document) -> Option<String> {
     pdf_extract::decode_text_string(title).ok().filter(|t| !t.trim().is_empty())
 }
 
-/// Refuses form XObjects that would make pdf-extract recurse without bound: cycles, and chains
-/// deeper than [`MAX_FORM_DEPTH`]. Iterative, so the check itself cannot overflow.
-fn check_form_nesting(doc: &Document) -> Result<(), Halt> {
-    let forms: BTreeSet<ObjectId> = doc
-        .objects
+/// The form XObjects (drawings a page includes with `Do`).
+fn forms(doc: &Document) -> BTreeSet<ObjectId> {
+    doc.objects
         .iter()
         .filter(|(_, o)| {
             o.as_stream().is_ok_and(|s| s.dict.get(b"Subtype").and_then(Object::as_name).is_ok_and(|n| n == b"Form"))
         })
         .map(|(id, _)| *id)
-        .collect();
+        .collect()
+}
+
+/// Refuses form XObjects that would make pdf-extract recurse without bound: cycles, and chains
+/// deeper than [`MAX_FORM_DEPTH`]. Iterative, so the check itself cannot overflow.
+fn check_form_nesting(doc: &Document, forms: &BTreeSet<ObjectId>) -> Result<(), Halt> {
     if forms.is_empty() {
         return Ok(());
     }
     let mut edges: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
-    for id in &forms {
+    for id in forms {
         let Ok(stream) = doc.get_object(*id).and_then(Object::as_stream) else { continue };
         let resources = stream
             .dict
@@ -138,7 +156,7 @@ fn check_form_nesting(doc: &Document) -> Result<(), Halt> {
     // Depth-first with an explicit stack: 0 = unseen, 1 = on the stack, 2 = done (depth known).
     let mut state: HashMap<ObjectId, u8> = HashMap::new();
     let mut depth: HashMap<ObjectId, usize> = HashMap::new();
-    for &start in &forms {
+    for &start in forms {
         if state.contains_key(&start) {
             continue;
         }
@@ -196,6 +214,14 @@ struct Line {
 struct Device<'s> {
     page: u32,
     height: f64,
+    /// The MediaBox, as (left, bottom, right, top).
+    media: (f64, f64, f64, f64),
+    marks: &'s Marks,
+    /// Between marks that say the text is drawn invisibly.
+    invisible: bool,
+    /// The largest image the page paints (see [`invisible`]: a scan keeps its invisible text).
+    image_area: f64,
+    scan: bool,
     lines: Vec<Line>,
     current: Option<Line>,
     last_end: f64,
@@ -206,10 +232,15 @@ struct Device<'s> {
 }
 
 impl<'s> Device<'s> {
-    fn new(page: u32, budget: usize, sink: &'s Sink) -> Self {
+    fn new(page: u32, budget: usize, marks: &'s Marks, image_area: f64, sink: &'s Sink) -> Self {
         Device {
             page,
             height: 0.0,
+            media: (0.0, 0.0, 0.0, 0.0),
+            marks,
+            invisible: false,
+            image_area,
+            scan: false,
             lines: Vec::new(),
             current: None,
             last_end: 0.0,
@@ -232,6 +263,20 @@ impl<'s> Device<'s> {
         }
     }
 
+    /// Whether a glyph is too small to read (one point or less: its em height on the page, the
+    /// length the matrix gives the glyph's vertical axis) or lies outside the MediaBox, with a
+    /// margin of its own size for glyphs that straddle the edge.
+    fn unseen(&self, trm: &Transform, font_size: f64) -> bool {
+        let size = font_size.abs() * trm.m21.hypot(trm.m22);
+        // A hair above one point, so that text set in exactly 1 pt is caught despite rounding.
+        if !size.is_finite() || size <= 1.0 + 1e-6 {
+            return true;
+        }
+        let (left, bottom, right, top) = self.media;
+        let (x, y) = (trm.m31, trm.m32);
+        x < left - size || x > right + size || y < bottom - size || y > top + size
+    }
+
     fn stop(&mut self, halt: Halt) -> Result<(), OutputError> {
         self.halt = Some(halt);
         Err(OutputError::FormatError(std::fmt::Error))
@@ -246,6 +291,27 @@ impl OutputDev for Device<'_> {
         _art_box: Option<(f64, f64, f64, f64)>,
     ) -> Result<(), OutputError> {
         self.height = media_box.ury - media_box.lly;
+        self.media = (
+            media_box.llx.min(media_box.urx),
+            media_box.lly.min(media_box.ury),
+            media_box.llx.max(media_box.urx),
+            media_box.lly.max(media_box.ury),
+        );
+        let (left, bottom, right, top) = self.media;
+        self.scan = self.image_area >= 0.5 * (right - left) * (top - bottom);
+        Ok(())
+    }
+
+    fn fill(
+        &mut self,
+        _ctm: &Transform,
+        _: &pdf_extract::ColorSpace,
+        _color: &[f64],
+        path: &Path,
+    ) -> Result<(), OutputError> {
+        if let Some(invisible) = self.marks.read(path) {
+            self.invisible = invisible && !self.scan;
+        }
         Ok(())
     }
 
@@ -270,6 +336,9 @@ impl OutputDev for Device<'_> {
             && let Err(halt) = self.sink.check_deadline()
         {
             return self.stop(halt);
+        }
+        if self.invisible || self.unseen(trm, font_size) {
+            return Ok(());
         }
         // The text rendering matrix maps glyph space to the page: its translation is the glyph's
         // origin, and its scale turns the font size into page units.

@@ -68,22 +68,47 @@ pub type PdfLine<'a> = (f64, f64, f64, &'a str);
 
 /// A PDF with one page per element of `pages`, Helvetica, A4.
 pub fn pdf(pages: &[Vec<PdfLine<'_>>]) -> Vec<u8> {
+    let pages = pages
+        .iter()
+        .map(|lines| lines.iter().flat_map(|&(size, x, y, text)| pdf_text(size, x, y, text, vec![])).collect())
+        .collect();
+    pdf_operations(pages)
+}
+
+/// The operations of one line of text: font size, x, y (from the bottom), text, and the
+/// operations to run first inside the text object (a rendering mode, say).
+pub fn pdf_text(size: f64, x: f64, y: f64, text: &str, before: Vec<Operation>) -> Vec<Operation> {
+    let mut operations = vec![Operation::new("BT", vec![])];
+    operations.extend(before);
+    operations.extend([
+        Operation::new("Tf", vec!["F1".into(), size.into()]),
+        Operation::new("Td", vec![x.into(), y.into()]),
+        Operation::new("Tj", vec![Object::string_literal(text)]),
+        Operation::new("ET", vec![]),
+    ]);
+    operations
+}
+
+/// A PDF whose pages draw the given operations, with Helvetica as font `F1` and a one-pixel grey
+/// image as `Im1`, A4.
+pub fn pdf_operations(pages: Vec<Vec<Operation>>) -> Vec<u8> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let font_id = doc.add_object(dictionary! {
         "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
     });
-    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    let image_id = doc.add_object(Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => 1, "Height" => 1,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        },
+        vec![128],
+    ));
+    let resources_id = doc.add_object(dictionary! {
+        "Font" => dictionary! { "F1" => font_id }, "XObject" => dictionary! { "Im1" => image_id },
+    });
     let mut kids: Vec<Object> = Vec::new();
-    for lines in pages {
-        let mut operations = Vec::new();
-        for &(size, x, y, text) in lines {
-            operations.push(Operation::new("BT", vec![]));
-            operations.push(Operation::new("Tf", vec!["F1".into(), size.into()]));
-            operations.push(Operation::new("Td", vec![x.into(), y.into()]));
-            operations.push(Operation::new("Tj", vec![Object::string_literal(text)]));
-            operations.push(Operation::new("ET", vec![]));
-        }
+    for operations in pages {
         let content = Content { operations };
         let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
         let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id });

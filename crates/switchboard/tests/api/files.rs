@@ -104,6 +104,20 @@ pub fn pdf(pages: &[Vec<PdfLine<'_>>]) -> Vec<u8> {
     finish_pdf(doc, pages_id, kids, resources_id, "Shipping handbook")
 }
 
+/// The operations of one line of PDF text in font `F1`: font size, x, y (from the bottom),
+/// text, and the operations to run first inside the text object (a fill colour, a rendering mode).
+pub fn pdf_text(size: f64, x: f64, y: f64, text: &str, before: Vec<Operation>) -> Vec<Operation> {
+    let mut operations = vec![Operation::new("BT", vec![])];
+    operations.extend(before);
+    operations.extend([
+        Operation::new("Tf", vec!["F1".into(), size.into()]),
+        Operation::new("Td", vec![x.into(), y.into()]),
+        Operation::new("Tj", vec![Object::string_literal(text)]),
+        Operation::new("ET", vec![]),
+    ]);
+    operations
+}
+
 /// A PDF titled `title` whose pages draw the given operations, with Helvetica as font `F1`
 /// (for text a reader would not see: white fill, render mode 3, a one-point font).
 pub fn pdf_operations(title: &str, pages: Vec<Vec<Operation>>) -> Vec<u8> {

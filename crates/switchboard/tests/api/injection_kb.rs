@@ -25,7 +25,6 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lopdf::Object;
 use lopdf::content::Operation;
 use reqwest::multipart::Form;
 use serde_json::{Value, json};
@@ -458,17 +457,7 @@ fn docx(doc: &Doc, evil: &str) -> Vec<u8> {
 fn pdf(doc: &Doc, evil: &str) -> Vec<u8> {
     let (title, fact, _) = TOPICS[doc.index];
     let said = instruction(doc.payload.name, title, evil, &doc.slug);
-    let text = |size: f64, x: f64, y: f64, text: &str, before: Vec<Operation>| {
-        let mut ops = vec![Operation::new("BT", vec![])];
-        ops.extend(before);
-        ops.extend([
-            Operation::new("Tf", vec!["F1".into(), size.into()]),
-            Operation::new("Td", vec![x.into(), y.into()]),
-            Operation::new("Tj", vec![Object::string_literal(text)]),
-            Operation::new("ET", vec![]),
-        ]);
-        ops
-    };
+    let text = files::pdf_text;
     let white = || Operation::new("rg", vec![1.into(), 1.into(), 1.into()]);
     let hidden = match doc.trick {
         "white-text" => text(11.0, 72.0, 700.0, &said, vec![white()]),
