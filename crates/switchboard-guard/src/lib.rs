@@ -8,6 +8,7 @@
 //! | [`canary`] | did the reply leak the system prompt's canary token? |
 //! | [`forbidden`] | does the reply contain one of the agent's forbidden strings? |
 //! | [`grounding`] | which claims of an answer are not supported by the chunks they cite? |
+//! | [`links`] | may a reply link to this host? (the hosts the business sends its customers to) |
 //! | [`markdown`] | the reply rendered to safe HTML, or made safe as markdown |
 //! | [`text`] | [`normalize`]: strip invisible characters and NFKC-fold before any check |
 //!
@@ -26,6 +27,7 @@ pub mod canary;
 pub mod forbidden;
 pub mod grounding;
 pub mod injection;
+pub mod links;
 pub mod markdown;
 pub mod pii;
 pub mod text;

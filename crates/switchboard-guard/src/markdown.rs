@@ -217,10 +217,12 @@ fn sanitize_pass(md: &str, image_hosts: &[&str]) -> String {
 }
 
 /// Returns `md` with every link whose destination `allowed` refuses reduced to its text, and
-/// every bare `http(s)://` URL it refuses (which a chat window would make a link) replaced by
-/// `[link removed]`. For a language model's reply, `allowed` is "written in the material the model
-/// was given": a planted instruction can make the model write a URL that carries the
-/// conversation to someone else, and nothing the sources say needs such a URL.
+/// every bare `http(s)://` or `www.` URL it refuses (which a chat window would make a link)
+/// replaced by `[link removed]`. For a language model's reply, `allowed` is "written in the
+/// material the model was given": a planted instruction can make the model write a URL that
+/// carries the conversation to someone else, and nothing the sources say needs such a URL. For
+/// every reply, `allowed` is also [`crate::links::LinkHosts::allows`]: a source can itself be
+/// poisoned with a link to an attacker's site.
 ///
 /// ```
 /// use switchboard_guard::markdown::restrict_links;
@@ -230,7 +232,8 @@ fn sanitize_pass(md: &str, image_hosts: &[&str]) -> String {
 /// ```
 pub fn restrict_links(md: &str, allowed: impl Fn(&str) -> bool) -> String {
     static BARE_URL: LazyLock<regex::Regex> =
-        LazyLock::new(|| regex::Regex::new(r"(?i)\bhttps?://[^\s<>\[\]()]+").expect("valid regex"));
+        // Chat windows link `www.` words too, and find a URL inside a word ("xhttps://…").
+        LazyLock::new(|| regex::Regex::new(r"(?i)(?:https?://|www\.)[^\s<>\[\]()]+").expect("valid regex"));
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
     let mut pending: Vec<(Range<usize>, String, String)> = Vec::new();
     for (event, range) in Parser::new_ext(md, parser_options()).into_offset_iter() {
@@ -341,5 +344,25 @@ mod tests {
         assert!(out.contains("[here](https://shop.example/returns)"), "{out}");
         assert!(out.ends_with("then https://shop.example/returns."), "{out}");
         assert_eq!(restrict_links("`https://evil.example` in code", allowed), "`https://evil.example` in code");
+    }
+
+    #[test]
+    fn links_to_hosts_the_business_does_not_send_customers_to_are_removed() {
+        use crate::links::{HostPattern, LinkHosts};
+        let hosts = LinkHosts::new(["shop.example", "*.shop.example"].map(|h| HostPattern::parse(h).unwrap()));
+        let reply = "Form: [here](https://shop.example/returns), [help](https://help.shop.example/a). \
+                     Partner: [deal](https://evil.example/d?ref=chat), <https://evil.example/a>, \
+                     ![x](https://evil.example/i.png), ![logo](https://cdn.shop.example/l.png), \
+                     https://evil.example/b, www.evil.example/c, xhttps://evil.example/e and \
+                     https://shop.example@evil.example/f. Mail <help@shop.example> or [us](mailto:a@evil.example). \
+                     Shop: https://shop.example/returns.";
+        let out = restrict_links(reply, |url| hosts.allows(url));
+        assert!(!out.contains("evil.example/"), "{out}");
+        assert!(out.contains("[here](https://shop.example/returns), [help](https://help.shop.example/a)"), "{out}");
+        assert!(out.contains("Partner: deal, [link removed], x, ![logo](https://cdn.shop.example/l.png)"), "{out}");
+        assert!(out.contains("[link removed], [link removed], x[link removed] and [link removed]."), "{out}");
+        // Addresses are not judged by host: writing an email still takes the customer.
+        assert!(out.contains("Mail <help@shop.example> or [us](mailto:a@evil.example)."), "{out}");
+        assert!(out.ends_with("Shop: https://shop.example/returns."), "{out}");
     }
 }
