@@ -346,6 +346,22 @@ macro_rules! impl_crawl_store {
                 fetch_crawl_source(&mut *conn, t, id).await
             }
 
+            async fn crawl_start_urls_of(&self, t: &Tenant, collection_ids: &[String]) -> Result<Vec<String>> {
+                if collection_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "SELECT DISTINCT start_url FROM crawl_sources WHERE org_id = $1 AND collection_id IN ({}) \
+                     ORDER BY start_url",
+                    crate::search::placeholders(2, collection_ids.len())
+                );
+                let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(t.org_id());
+                for id in collection_ids {
+                    query = query.bind(id);
+                }
+                Ok(query.fetch_all(&self.pool).await?.into_iter().map(|(url,)| url).collect())
+            }
+
             async fn crawl_start(&self, t: &Tenant, a: &AuditCtx, id: &str, job_max_attempts: i32) -> Result<CrawlSource> {
                 let mut tx = self.begin_write().await?;
                 let source = fetch_crawl_source(&mut *tx, t, id).await?;

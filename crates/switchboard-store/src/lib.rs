@@ -202,6 +202,9 @@ pub trait Store:
         job_max_attempts: i32,
     ) -> Result<AddedCrawl>;
     async fn get_crawl_source(&self, t: &Tenant, id: &str) -> Result<CrawlSource>;
+    /// The start URLs of the crawl sources of these collections, each once (a crawl stays on
+    /// its start URL's host, so these name the web sites the collections hold).
+    async fn crawl_start_urls(&self, t: &Tenant, collection_ids: &[String]) -> Result<Vec<String>>;
     /// Queues a run now unless one is queued or running.
     async fn start_crawl(&self, t: &Tenant, a: &AuditCtx, id: &str, job_max_attempts: i32) -> Result<CrawlSource>;
     /// Maintenance: queues a run for every source whose re-crawl time has come

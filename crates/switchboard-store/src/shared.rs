@@ -1247,6 +1247,10 @@ macro_rules! impl_store {
                 self.crawl_get_source(t, id).await
             }
 
+            async fn crawl_start_urls(&self, t: &Tenant, collection_ids: &[String]) -> Result<Vec<String>> {
+                self.crawl_start_urls_of(t, collection_ids).await
+            }
+
             async fn start_crawl(&self, t: &Tenant, a: &AuditCtx, id: &str, job_max_attempts: i32) -> Result<CrawlSource> {
                 self.crawl_start(t, a, id, job_max_attempts).await
             }

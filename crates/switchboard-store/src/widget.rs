@@ -155,6 +155,8 @@ pub trait WidgetStore: Send + Sync {
     async fn rotate_deployment_secret(&self, t: &Tenant, a: &AuditCtx, id: &str, sealed: &[u8]) -> Result<Deployment>;
     /// The sealed identity secret.
     async fn deployment_secret(&self, t: &Tenant, id: &str) -> Result<Vec<u8>>;
+    /// The origins the agent's deployments allow, each once.
+    async fn agent_origins(&self, t: &Tenant, agent_id: &str) -> Result<Vec<String>>;
 
     // ---- look-ups that yield a tenant (visitor side) ----
 
@@ -499,6 +501,19 @@ macro_rules! impl_widget_store {
                         .fetch_optional(&self.pool)
                         .await?;
                 found.map(|(s,)| s).ok_or(StoreError::NotFound)
+            }
+
+            async fn agent_origins(&self, t: &Tenant, agent_id: &str) -> Result<Vec<String>> {
+                let found: Vec<(String,)> = sqlx::query_as(
+                    "SELECT DISTINCT o.origin FROM deployment_origins o \
+                     JOIN deployments d ON d.id = o.deployment_id AND d.org_id = o.org_id \
+                     WHERE o.org_id = $1 AND d.agent_id = $2 ORDER BY o.origin",
+                )
+                .bind(t.org_id())
+                .bind(agent_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(found.into_iter().map(|(origin,)| origin).collect())
             }
 
             async fn find_deployment(&self, id: &str) -> Result<Option<PublicDeployment>> {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use switchboard_guard::links::HostPattern;
 use utoipa::ToSchema;
 
 use super::http_tools::ToolSettings;
@@ -215,6 +216,12 @@ pub struct Guardrails {
     /// Answers below this confidence abstain (0 to 1). Default: the answerer's calibrated threshold.
     #[serde(default)]
     pub min_confidence: Option<f64>,
+    /// The hosts replies may link to, e.g. `["shop.example", "*.shop.example"]` (`*.` is any
+    /// subdomain, not the host itself). A link, image or bare URL to any other host is reduced to
+    /// its text. Empty (the default): the hosts of the agent's crawled web sites and of the
+    /// origins its widget deployments allow. A list replaces that default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -375,6 +382,19 @@ impl AgentConfig {
         {
             return Err(ApiError::invalid("`guardrails.min_confidence` must be between 0 and 1"));
         }
+        if self.guardrails.link_hosts.len() > 100 {
+            return Err(ApiError::invalid("`guardrails.link_hosts` holds at most 100 hosts"));
+        }
+        let mut hosts: Vec<String> = Vec::with_capacity(self.guardrails.link_hosts.len());
+        for entry in &self.guardrails.link_hosts {
+            let host = HostPattern::parse(entry)
+                .map_err(|e| ApiError::invalid(format!("`guardrails.link_hosts`: {e}")))?
+                .to_string();
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+        self.guardrails.link_hosts = hosts;
         if !matches!(self.escalation.priority.as_str(), "low" | "normal" | "high" | "urgent") {
             return Err(ApiError::invalid("`escalation.priority` must be low, normal, high or urgent"));
         }
@@ -484,6 +504,18 @@ mod tests {
         let mut bad = config();
         bad.autonomy.default = "yolo".into();
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn link_hosts_are_host_names_stored_normalised() {
+        let mut c = config();
+        c.guardrails.link_hosts = vec![" Shop.Example ".into(), "*.shop.example".into(), "shop.example".into()];
+        assert_eq!(c.validate().unwrap().guardrails.link_hosts, ["shop.example", "*.shop.example"]);
+        for bad in ["https://shop.example", "shop.example/returns", "*", ""] {
+            let mut c = config();
+            c.guardrails.link_hosts = vec![bad.into()];
+            assert!(c.validate().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

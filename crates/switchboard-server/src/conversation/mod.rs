@@ -7,6 +7,7 @@ pub mod budget;
 pub mod extractive;
 pub mod http_tools;
 pub mod intents;
+mod links;
 pub mod llm;
 pub mod phrases;
 pub mod pipeline;

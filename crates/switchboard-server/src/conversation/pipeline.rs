@@ -7,7 +7,8 @@
 //! retrieve hybrid search over the agent's knowledge; follow-ups rewritten with history
 //! act      the agent's LLM (see `llm.rs`), or the extractive answerer
 //! guard    canary and forbidden strings withhold, grounding drops unsupported
-//!          claims, PII in the reply, markdown made safe, confidence threshold
+//!          claims, links only to the agent's link hosts, PII in the reply,
+//!          markdown made safe, confidence threshold
 //! reply    stream the text to the caller
 //! persist  the assistant message with citations, outcome, confidence, timings, verdicts
 //! ```
@@ -126,6 +127,8 @@ pub struct GuardVerdicts {
     pub forbidden: Vec<String>,
     /// Retrieved chunks carrying instructions aimed at the assistant: not used.
     pub quarantined_chunks: Vec<String>,
+    /// Links, images and bare URLs to hosts outside the agent's link hosts, reduced to text.
+    pub links_removed: usize,
     pub confidence: f64,
     pub min_confidence: f64,
 }
@@ -306,8 +309,13 @@ pub async fn run_turn(
 
     // guard
     let stage = Instant::now();
+    let mut draft = draft;
+    let (text, links_removed) =
+        super::links::keep_to_link_hosts(store, t, &config, &conversation.agent_id, &draft.text).await?;
+    draft.text = text;
     let (draft, mut verdicts) = guard(draft, &config, pii_in_message, min_confidence, &lang);
     verdicts.quarantined_chunks = quarantined;
+    verdicts.links_removed = links_removed;
     timings.guard = ms(stage);
 
     // reply: the customer sees the draft only when it is released; a held

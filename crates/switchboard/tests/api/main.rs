@@ -18,6 +18,7 @@ mod idempotency;
 mod injection_kb;
 mod isolation;
 mod knowledge;
+mod links;
 mod llm;
 mod pagination;
 mod rate_limit;
