@@ -360,3 +360,14 @@ describe("tool helpers", () => {
     expect(toolsSettings(unset).http![0]!.side_effects).toBe(false);
   });
 });
+
+describe("the agent editor's link hosts", () => {
+  it("keeps the stored hosts on save and sends the edited ones", async () => {
+    await mount({ ...config, guardrails: { ...config.guardrails, link_hosts: ["shop.example"] } });
+    expect(control<HTMLTextAreaElement>("Link hosts").value).toBe("shop.example");
+    type("Link hosts", "shop.example\n*.shop.example\n");
+    await settle();
+    const body = await save();
+    expect((body.guardrails as { link_hosts: string[] }).link_hosts).toEqual(["shop.example", "*.shop.example"]);
+  });
+});

@@ -22,7 +22,12 @@ interface Full {
   persona: string;
   instructions: string;
   language: { reply: string; default: string };
-  guardrails: { forbidden_strings: string[]; blocked_topics: { name: string; keywords: string[] }[]; min_confidence: number | null };
+  guardrails: {
+    forbidden_strings: string[];
+    blocked_topics: { name: string; keywords: string[] }[];
+    min_confidence: number | null;
+    link_hosts: string[];
+  };
   escalation: { on_request: boolean; on_abstain: boolean; priority: string };
   intents: { name: string; examples: string[] }[];
   autonomy: { default: string; topics: Record<string, string> };
@@ -43,6 +48,7 @@ export function full(c: Config): Full {
       forbidden_strings: c.guardrails?.forbidden_strings ?? [],
       blocked_topics: c.guardrails?.blocked_topics ?? [],
       min_confidence: c.guardrails?.min_confidence ?? null,
+      link_hosts: c.guardrails?.link_hosts ?? [],
     },
     escalation: {
       on_request: c.escalation?.on_request ?? true,
@@ -203,6 +209,17 @@ export function Editor({ agent, base, onSaved }: { agent: Agent; base: Version; 
             onInput={(e) =>
               set({ guardrails: { ...c.guardrails, min_confidence: e.currentTarget.value === "" ? null : Number(e.currentTarget.value) } })
             }
+          />
+        </Field>
+        <Field
+          label="Link hosts"
+          hint="One per line, e.g. shop.example or *.shop.example; replies link nowhere else. Empty: the crawled sites and the widget's origins."
+          wide
+        >
+          <textarea
+            rows={2}
+            value={c.guardrails.link_hosts.join("\n")}
+            onInput={(e) => set({ guardrails: { ...c.guardrails, link_hosts: lines(e.currentTarget.value) } })}
           />
         </Field>
       </fieldset>
