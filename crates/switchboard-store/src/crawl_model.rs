@@ -71,6 +71,8 @@ pub struct CrawlSource {
     pub next_crawl_at: Option<Millis>,
     pub last_crawled_at: Option<Millis>,
     pub last_error: Option<String>,
+    /// Given to every page's document (see [`crate::Metadata`]).
+    pub metadata: crate::Metadata,
     /// Of the current or last run.
     pub pages: CrawlPageCounts,
     pub created_at: Millis,
@@ -84,6 +86,8 @@ pub struct NewCrawlSource {
     pub max_pages: i32,
     pub max_depth: i32,
     pub recrawl_interval_secs: Option<i64>,
+    /// Given to every page's document.
+    pub metadata: crate::Metadata,
 }
 
 /// What [`crate::Store::add_crawl_source`] did.

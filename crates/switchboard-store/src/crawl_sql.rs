@@ -14,7 +14,7 @@ macro_rules! impl_crawl_store {
     ($store:ty, $db:ty) => {
         const CRAWL_SOURCE_COLUMNS: &str = "id, collection_id, start_url, start_document_id, max_pages, max_depth, \
              recrawl_interval_secs, status, run, job_id, run_started_at, run_truncated, next_crawl_at, \
-             last_crawled_at, last_error, created_at, updated_at";
+             last_crawled_at, last_error, metadata, created_at, updated_at";
 
         type CrawlConn = <$db as sqlx::Database>::Connection;
 
@@ -60,6 +60,7 @@ macro_rules! impl_crawl_store {
                 next_crawl_at: r.try_get("next_crawl_at")?,
                 last_crawled_at: r.try_get("last_crawled_at")?,
                 last_error: r.try_get("last_error")?,
+                metadata: crate::Metadata::from_json(&r.try_get::<String, _>("metadata")?),
                 pages,
                 created_at: r.try_get("created_at")?,
                 updated_at: r.try_get("updated_at")?,
@@ -281,7 +282,8 @@ macro_rules! impl_crawl_store {
                         let start_document = ensure_start_document(&mut tx, t, collection_id, &id, &new.start_url).await?;
                         sqlx::query(
                             "UPDATE crawl_sources SET max_pages = $1, max_depth = $2, recrawl_interval_secs = $3, \
-                             next_crawl_at = $4, start_document_id = $5, updated_at = $6 WHERE org_id = $7 AND id = $8",
+                             next_crawl_at = $4, start_document_id = $5, updated_at = $6, metadata = $9 \
+                             WHERE org_id = $7 AND id = $8",
                         )
                         .bind(new.max_pages)
                         .bind(new.max_depth)
@@ -291,6 +293,7 @@ macro_rules! impl_crawl_store {
                         .bind(now)
                         .bind(t.org_id())
                         .bind(&id)
+                        .bind(new.metadata.to_json())
                         .execute(&mut *tx)
                         .await?;
                         id
@@ -301,7 +304,7 @@ macro_rules! impl_crawl_store {
                         sqlx::query(
                             "INSERT INTO crawl_sources (id, org_id, collection_id, start_url, start_document_id, \
                              max_pages, max_depth, recrawl_interval_secs, status, run, next_crawl_at, created_at, \
-                             updated_at) VALUES ($1, $2, $3, $4, '', $5, $6, $7, 'idle', 0, $8, $9, $9)",
+                             updated_at, metadata) VALUES ($1, $2, $3, $4, '', $5, $6, $7, 'idle', 0, $8, $9, $9, $10)",
                         )
                         .bind(&id)
                         .bind(t.org_id())
@@ -312,6 +315,7 @@ macro_rules! impl_crawl_store {
                         .bind(new.recrawl_interval_secs)
                         .bind(next_crawl_at)
                         .bind(now)
+                        .bind(new.metadata.to_json())
                         .execute(&mut *tx)
                         .await?;
                         let start_document = ensure_start_document(&mut tx, t, collection_id, &id, &new.start_url).await?;
@@ -333,6 +337,7 @@ macro_rules! impl_crawl_store {
                 let details = serde_json::json!({
                     "url": new.start_url, "max_pages": new.max_pages, "max_depth": new.max_depth,
                     "recrawl_interval_secs": new.recrawl_interval_secs, "started": started,
+                    "metadata": new.metadata.entries(),
                 });
                 audit(&mut tx, t, a, "crawl.add", ("crawl_source", &id), details).await?;
                 let source = fetch_crawl_source(&mut *tx, t, &id).await?;

@@ -16,6 +16,7 @@ mod conversations;
 mod crawl_model;
 mod crawl_sql;
 mod error;
+mod metadata;
 mod migrations;
 pub mod model;
 mod postgres;
@@ -27,6 +28,7 @@ mod usage;
 mod vector_index;
 mod widget;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -36,6 +38,7 @@ pub use changes::{ChangeKind, ConversationChange};
 pub use conversations::*;
 pub use crawl_model::*;
 pub use error::StoreError;
+pub use metadata::*;
 pub use model::*;
 pub use postgres::PgStore;
 pub use secrets::{NewTenantSecret, SecretStore, TenantSecret};
@@ -250,6 +253,8 @@ pub trait Store:
     async fn search_text(&self, t: &Tenant, scope: &SearchScope, query: &str) -> Result<Vec<ChunkHit>>;
     /// Nearest chunks by cosine similarity, best first.
     async fn search_vector(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>>;
+    /// The stored vectors of these chunks (those that have one), by chunk id.
+    async fn chunk_embeddings(&self, t: &Tenant, chunk_ids: &[String]) -> Result<HashMap<String, Vec<f32>>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` selects

@@ -483,6 +483,8 @@ pub struct Document {
     pub live_version_id: Option<String>,
     pub chunk_count: i32,
     pub content_hash: String,
+    /// What the latest upload of the source said.
+    pub metadata: crate::Metadata,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -497,6 +499,8 @@ pub struct NewDocumentVersion {
     pub content_hash: String,
     pub media_type: Option<String>,
     pub content: Vec<u8>,
+    /// Replaces the document's metadata, also when the content is unchanged.
+    pub metadata: crate::Metadata,
 }
 
 /// What [`Store::add_document_version`] did.
@@ -556,6 +560,8 @@ pub struct SearchScope {
     /// Search the knowledge snapshot this agent version was released with
     /// instead of the live versions.
     pub pinned_to: Option<String>,
+    /// Which documents' chunks may be returned (none filtered out when empty).
+    pub filter: crate::SearchFilter,
 }
 
 pub fn embedding_to_bytes(v: &[f32]) -> Vec<u8> {

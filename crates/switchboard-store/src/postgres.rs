@@ -219,6 +219,7 @@ impl PgStore {
         let idfs: Vec<f64> = terms.iter().map(|term| term.idf).collect();
         let candidate_words: Vec<&str> =
             terms[..candidates].iter().flat_map(|term| term.words.iter().map(String::as_str)).collect();
+        let (filter, filter_binds) = search::filter_sql(&scope.filter, 6 + scope.collection_ids.len());
         // Per chunk: the query's lexemes keep their positions (every other
         // lexeme is filtered out by weight), the heading's positions are added
         // once more, and each lexeme's BM25 term is summed.
@@ -234,7 +235,7 @@ impl PgStore {
                        GROUP BY y.lexeme) x \
                  JOIN idf i ON i.term = x.lexeme), 0)::float8 AS score \
              FROM {LIVE}, to_tsquery('english', $3) q \
-             WHERE c.tsv @@ q AND c.org_id = $4 AND c.collection_id IN ({}) ORDER BY score DESC LIMIT {}",
+             WHERE c.tsv @@ q AND c.org_id = $4 AND c.collection_id IN ({}){filter} ORDER BY score DESC LIMIT {}",
             search::placeholders(6, scope.collection_ids.len()),
             scope.limit,
             HIT = search::HIT_COLUMNS,
@@ -244,8 +245,8 @@ impl PgStore {
         );
         let mut q =
             sqlx::query(&sql).bind(&lexemes).bind(&idfs).bind(candidate_words.join(" | ")).bind(t.org_id()).bind(avgdl);
-        for id in &scope.collection_ids {
-            q = q.bind(id);
+        for value in scope.collection_ids.iter().chain(&filter_binds) {
+            q = q.bind(value);
         }
         let found = q.fetch_all(&self.pool).await?;
         Ok(found.iter().map(rows::hit).collect::<Result<Vec<_>, _>>()?)
@@ -259,6 +260,8 @@ impl PgStore {
         // The dimension is a number we computed, safe to inline; the cast must
         // match the partial index expression for the index to be used.
         let dim = embedding.len();
+        // The filter's metadata lookups are correlated scalar subqueries too.
+        let (filter, filter_binds) = search::filter_sql(&scope.filter, 3 + scope.collection_ids.len());
         let sql = if scope.pinned_to.is_none() {
             // Live chunks: the liveness test is a correlated scalar subquery, so
             // it stays a filter of the HNSW index scan; a join (or EXISTS, which
@@ -269,7 +272,7 @@ impl PgStore {
                 "SELECT {HIT}, (1 - c.distance)::float8 AS score FROM \
                  (SELECT c.*, c.embedding::vector({dim}) <=> $1::vector({dim}) AS distance FROM chunks c \
                   WHERE c.embedding_dim = {dim} AND c.org_id = $2 AND c.collection_id IN ({}) \
-                  AND c.version_id = (SELECT d.live_version_id FROM documents d WHERE d.id = c.document_id) \
+                  AND c.version_id = (SELECT d.live_version_id FROM documents d WHERE d.id = c.document_id){filter} \
                   ORDER BY c.embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {limit}) c \
                  JOIN documents d ON d.id = c.document_id ORDER BY c.distance LIMIT {limit}",
                 search::placeholders(3, scope.collection_ids.len()),
@@ -280,7 +283,7 @@ impl PgStore {
             format!(
                 "SELECT {HIT}, (1 - (c.embedding::vector({dim}) <=> $1::vector({dim})))::float8 AS score \
              FROM {LIVE} \
-             WHERE c.embedding_dim = {dim} AND c.org_id = $2 AND c.collection_id IN ({}) \
+             WHERE c.embedding_dim = {dim} AND c.org_id = $2 AND c.collection_id IN ({}){filter} \
              ORDER BY c.embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {}",
                 search::placeholders(3, scope.collection_ids.len()),
                 scope.limit,
@@ -289,12 +292,33 @@ impl PgStore {
             )
         };
         let mut q = sqlx::query(&sql).bind(vector_literal(embedding)).bind(t.org_id());
-        for id in &scope.collection_ids {
-            q = q.bind(id);
+        for value in scope.collection_ids.iter().chain(&filter_binds) {
+            q = q.bind(value);
         }
         let found = q.fetch_all(&self.pool).await?;
         Ok(found.iter().map(rows::hit).collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+impl PgStore {
+    async fn chunk_embeddings_backend(
+        &self,
+        t: &Tenant,
+        chunk_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<f32>>> {
+        let sql = search::chunk_embeddings_sql("embedding::text", chunk_ids.len());
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(t.org_id());
+        for id in chunk_ids {
+            q = q.bind(id);
+        }
+        let found = q.fetch_all(&self.pool).await?;
+        Ok(found.into_iter().map(|(id, text)| (id, parse_vector_literal(&text))).collect())
+    }
+}
+
+/// Reads pgvector's text form back (what [`vector_literal`] writes).
+fn parse_vector_literal(text: &str) -> Vec<f32> {
+    text.trim_matches(['[', ']']).split(',').filter_map(|x| x.trim().parse().ok()).collect()
 }
 
 crate::shared::impl_store!(PgStore, sqlx::Postgres, Backend::Postgres, " FOR UPDATE SKIP LOCKED");
@@ -308,3 +332,15 @@ crate::widget::impl_widget_store!(
     "CAST(details::jsonb #>> '{timings,total}' AS DOUBLE PRECISION)",
     "CAST(details::jsonb #>> '{usage,cost_usd}' AS DOUBLE PRECISION)"
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vector_literals_read_back() {
+        let v = [0.25f32, -1.5, 3.0e-7];
+        assert_eq!(parse_vector_literal(&vector_literal(&v)), v);
+        assert!(parse_vector_literal("[]").is_empty());
+    }
+}

@@ -122,6 +122,41 @@ pub(crate) fn bm25_more_candidates(terms: &[Bm25Term], taken: usize, reached: f6
     Some(take)
 }
 
+/// A search's filter as SQL: ` AND …` conditions on `c` (a chunks row) with
+/// placeholders from `$first`, and the values to bind to them in order. Each
+/// metadata key is one correlated scalar lookup on `document_metadata`'s
+/// primary key rather than a join or `EXISTS`: PostgreSQL keeps a scalar
+/// subquery a filter of the HNSW index scan (see `postgres.rs`), and the same
+/// text serves both backends' full-text and vector queries.
+pub(crate) fn filter_sql(filter: &crate::SearchFilter, first: usize) -> (String, Vec<String>) {
+    let mut sql = String::new();
+    let mut binds: Vec<String> = Vec::new();
+    for (key, values) in filter.metadata() {
+        let at = first + binds.len();
+        sql.push_str(&format!(
+            " AND (SELECT true FROM document_metadata m WHERE m.document_id = c.document_id \
+             AND m.key = ${at} AND m.value IN ({}))",
+            placeholders(at + 1, values.len())
+        ));
+        binds.push(key.clone());
+        binds.extend(values.iter().cloned());
+    }
+    if let Some(ids) = filter.document_ids() {
+        sql.push_str(&format!(" AND c.document_id IN ({})", placeholders(first + binds.len(), ids.len())));
+        binds.extend(ids.iter().cloned());
+    }
+    (sql, binds)
+}
+
+/// The stored vectors of `n` chunks of the tenant (`$1`) by id (`$2…`), read
+/// as `vector` (the backend's own form of the `embedding` column).
+pub(crate) fn chunk_embeddings_sql(vector: &str, n: usize) -> String {
+    format!(
+        "SELECT id, {vector} FROM chunks WHERE org_id = $1 AND embedding IS NOT NULL AND id IN ({})",
+        placeholders(2, n)
+    )
+}
+
 /// `$first, $first+1, …` for an `IN (…)` list of `n` values.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
@@ -185,6 +220,23 @@ mod tests {
         assert!(idf(10.0, 10.0) > 0.0);
         assert!(idf(10.0, 12.0) > 0.0, "statistics a little behind never turn it negative");
         assert!(idf(1000.0, 1.0) > idf(1000.0, 10.0));
+    }
+
+    #[test]
+    fn filter_sql_numbers_its_placeholders_after_the_caller_s() {
+        let none = filter_sql(&crate::SearchFilter::default(), 3);
+        assert_eq!(none, (String::new(), Vec::new()));
+        let filter = crate::SearchFilter::parse(
+            [("lang".to_owned(), vec!["de".to_owned(), "en".to_owned()]), ("tier".to_owned(), vec!["pro".to_owned()])]
+                .into(),
+            Some(vec!["doc".to_owned()]),
+        )
+        .unwrap();
+        let (sql, binds) = filter_sql(&filter, 3);
+        assert_eq!(binds, ["lang", "de", "en", "tier", "pro", "doc"]);
+        assert!(sql.contains("m.key = $3 AND m.value IN ($4, $5)"), "{sql}");
+        assert!(sql.contains("m.key = $6 AND m.value IN ($7)"), "{sql}");
+        assert!(sql.ends_with(" AND c.document_id IN ($8)"), "{sql}");
     }
 
     #[test]

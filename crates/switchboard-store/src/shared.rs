@@ -99,6 +99,7 @@ macro_rules! impl_store {
                     live_version_id: r.try_get("live_version_id")?,
                     chunk_count: r.try_get("chunk_count")?,
                     content_hash: r.try_get("content_hash")?,
+                    metadata: crate::Metadata::from_json(&r.try_get::<String, _>("metadata")?),
                     created_at: r.try_get("created_at")?,
                     updated_at: r.try_get("updated_at")?,
                 })
@@ -151,7 +152,7 @@ macro_rules! impl_store {
              lease_until, leased_by, last_error, created_at, updated_at";
 
         const DOCUMENT_COLUMNS: &str = "id, collection_id, source_key, source_kind, title, url, status, error, \
-             latest_version, live_version_id, chunk_count, content_hash, created_at, updated_at";
+             latest_version, live_version_id, chunk_count, content_hash, metadata, created_at, updated_at";
 
         async fn fetch_document<'e, E>(exec: E, t: &Tenant, id: &str) -> Result<Document>
         where
@@ -199,7 +200,15 @@ macro_rules! impl_store {
                 Some((id,)) => {
                     let current = fetch_document(&mut **tx, t, &id).await?;
                     if current.content_hash == new.content_hash && current.status != DocumentStatus::Failed {
-                        return Ok(AddedDocument { document: current, version_id: None, job_id: None });
+                        if current.metadata == new.metadata {
+                            return Ok(AddedDocument { document: current, version_id: None, job_id: None });
+                        }
+                        // Same content, new metadata: no new version to ingest, the metadata changes at once.
+                        set_document_metadata(tx, t, &id, &new.metadata).await?;
+                        let details = serde_json::json!({"metadata": new.metadata.entries()});
+                        audit(tx, t, a, "document.metadata", ("document", &id), details).await?;
+                        let document = fetch_document(&mut **tx, t, &id).await?;
+                        return Ok(AddedDocument { document, version_id: None, job_id: None });
                     }
                     let version = current.latest_version + 1;
                     sqlx::query(
@@ -239,6 +248,7 @@ macro_rules! impl_store {
                     (id, 1)
                 }
             };
+            set_document_metadata(tx, t, &document_id, &new.metadata).await?;
             let version_id = new_id();
             sqlx::query(
                 "INSERT INTO document_versions (id, org_id, document_id, version, status, content_hash, media_type, \
@@ -274,11 +284,43 @@ macro_rules! impl_store {
             Ok(AddedDocument { document, version_id: Some(version_id), job_id: Some(job_id) })
         }
 
+        /// Replaces a document's metadata: the JSON it is read back as, and the
+        /// key/value rows search filters look up.
+        async fn set_document_metadata(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            t: &Tenant,
+            document_id: &str,
+            metadata: &crate::Metadata,
+        ) -> Result<()> {
+            sqlx::query("UPDATE documents SET metadata = $1 WHERE org_id = $2 AND id = $3")
+                .bind(metadata.to_json())
+                .bind(t.org_id())
+                .bind(document_id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM document_metadata WHERE org_id = $1 AND document_id = $2")
+                .bind(t.org_id())
+                .bind(document_id)
+                .execute(&mut **tx)
+                .await?;
+            for (key, value) in metadata.entries() {
+                sqlx::query("INSERT INTO document_metadata (document_id, key, org_id, value) VALUES ($1, $2, $3, $4)")
+                    .bind(document_id)
+                    .bind(key)
+                    .bind(t.org_id())
+                    .bind(value)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        }
+
         /// Deletes a document with its versions and chunks inside the caller's transaction.
         async fn delete_document_in(tx: &mut sqlx::Transaction<'_, $db>, t: &Tenant, id: &str) -> Result<()> {
             // Explicit, child first, so the full-text index triggers see every chunk go.
             for sql in [
                 "DELETE FROM chunks WHERE org_id = $1 AND document_id = $2",
+                "DELETE FROM document_metadata WHERE org_id = $1 AND document_id = $2",
                 "DELETE FROM document_versions WHERE org_id = $1 AND document_id = $2",
                 "DELETE FROM documents WHERE org_id = $1 AND id = $2",
             ] {
@@ -1301,6 +1343,17 @@ macro_rules! impl_store {
 
             async fn search_vector(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>> {
                 self.search_vector_backend(t, scope, embedding).await
+            }
+
+            async fn chunk_embeddings(
+                &self,
+                t: &Tenant,
+                chunk_ids: &[String],
+            ) -> Result<std::collections::HashMap<String, Vec<f32>>> {
+                if chunk_ids.is_empty() {
+                    return Ok(Default::default());
+                }
+                self.chunk_embeddings_backend(t, chunk_ids).await
             }
         }
 

@@ -151,10 +151,11 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let fts_query = terms.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ");
+        let (filter, filter_binds) = search::filter_sql(&scope.filter, 3 + scope.collection_ids.len());
         let sql = format!(
             "SELECT {HIT}, -bm25(chunks_fts, 2.0, 1.0) AS score \
              FROM {LIVE} JOIN chunks_fts ON chunks_fts.rowid = c.rowid \
-             WHERE chunks_fts MATCH $1 AND c.org_id = $2 AND c.collection_id IN ({}) \
+             WHERE chunks_fts MATCH $1 AND c.org_id = $2 AND c.collection_id IN ({}){filter} \
              ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT {}",
             search::placeholders(3, scope.collection_ids.len()),
             scope.limit,
@@ -162,8 +163,8 @@ impl SqliteStore {
             LIVE = search::chunk_source(scope)
         );
         let mut q = sqlx::query(&sql).bind(fts_query).bind(t.org_id());
-        for id in &scope.collection_ids {
-            q = q.bind(id);
+        for value in scope.collection_ids.iter().chain(&filter_binds) {
+            q = q.bind(value);
         }
         let found = q.fetch_all(&self.pool).await?;
         Ok(found.iter().map(rows::hit).collect::<Result<Vec<_>, _>>()?)
@@ -178,9 +179,10 @@ impl SqliteStore {
         if scope.pinned_to.is_some() {
             return self.scan_vectors(t, scope, embedding).await;
         }
+        let allowed = if scope.filter.is_empty() { None } else { Some(self.filtered_rowids(t, scope).await?) };
         let nearest = self
             .vectors
-            .nearest(&self.pool, t.org_id(), &scope.collection_ids, embedding, scope.limit as usize)
+            .nearest(&self.pool, t.org_id(), &scope.collection_ids, embedding, scope.limit as usize, allowed)
             .await?;
         if nearest.is_empty() {
             return Ok(Vec::new());
@@ -210,19 +212,37 @@ impl SqliteStore {
             .collect()
     }
 
+    /// The live chunks of the scope that its filter lets through, for the
+    /// vector index to scan only those.
+    async fn filtered_rowids(&self, t: &Tenant, scope: &SearchScope) -> Result<std::collections::HashSet<i64>> {
+        let (filter, filter_binds) = search::filter_sql(&scope.filter, 2 + scope.collection_ids.len());
+        let sql = format!(
+            "SELECT c.rowid FROM {LIVE} WHERE c.org_id = $1 AND c.embedding IS NOT NULL \
+             AND c.collection_id IN ({}){filter}",
+            search::placeholders(2, scope.collection_ids.len()),
+            LIVE = search::LIVE_CHUNKS
+        );
+        let mut q = sqlx::query_scalar(&sql).bind(t.org_id());
+        for value in scope.collection_ids.iter().chain(&filter_binds) {
+            q = q.bind(value);
+        }
+        Ok(q.fetch_all(&self.pool).await?.into_iter().collect())
+    }
+
     /// Nearest neighbours by reading every stored vector of the scope.
     async fn scan_vectors(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>> {
         use sqlx::Row;
+        let (filter, filter_binds) = search::filter_sql(&scope.filter, 2 + scope.collection_ids.len());
         let sql = format!(
             "SELECT {HIT}, 0.0 AS score, c.embedding FROM {LIVE} \
-             WHERE c.org_id = $1 AND c.embedding IS NOT NULL AND c.collection_id IN ({})",
+             WHERE c.org_id = $1 AND c.embedding IS NOT NULL AND c.collection_id IN ({}){filter}",
             search::placeholders(2, scope.collection_ids.len()),
             HIT = search::HIT_COLUMNS,
             LIVE = search::chunk_source(scope)
         );
         let mut q = sqlx::query(&sql).bind(t.org_id());
-        for id in &scope.collection_ids {
-            q = q.bind(id);
+        for value in scope.collection_ids.iter().chain(&filter_binds) {
+            q = q.bind(value);
         }
         let found = q.fetch_all(&self.pool).await?;
         let mut scored = Vec::with_capacity(found.len());
@@ -239,6 +259,22 @@ impl SqliteStore {
             .into_iter()
             .map(|(score, row)| Ok(ChunkHit { score, ..rows::hit(row)? }))
             .collect()
+    }
+}
+
+impl SqliteStore {
+    async fn chunk_embeddings_backend(
+        &self,
+        t: &Tenant,
+        chunk_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<f32>>> {
+        let sql = search::chunk_embeddings_sql("embedding", chunk_ids.len());
+        let mut q = sqlx::query_as::<_, (String, Vec<u8>)>(&sql).bind(t.org_id());
+        for id in chunk_ids {
+            q = q.bind(id);
+        }
+        let found = q.fetch_all(&self.pool).await?;
+        Ok(found.into_iter().map(|(id, bytes)| (id, embedding_from_bytes(&bytes))).collect())
     }
 }
 

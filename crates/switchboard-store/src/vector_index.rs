@@ -13,7 +13,7 @@
 //! is only used for that organization; the rows of the hits are read back with
 //! the same filter.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use sqlx::{Row, SqlitePool};
@@ -48,7 +48,8 @@ impl std::fmt::Debug for VectorIndex {
 
 impl VectorIndex {
     /// The `limit` live chunks of `collection_ids` nearest to `query`, as
-    /// `(cosine, rowid)`, best first.
+    /// `(cosine, rowid)`, best first; only chunks in `allowed`, when given
+    /// (a search filter's chunks), so a filtered search still fills `limit`.
     pub(crate) async fn nearest(
         &self,
         pool: &SqlitePool,
@@ -56,6 +57,7 @@ impl VectorIndex {
         collection_ids: &[String],
         query: &[f32],
         limit: usize,
+        allowed: Option<HashSet<i64>>,
     ) -> Result<Vec<(f64, i64)>> {
         let mut entries = Vec::with_capacity(collection_ids.len());
         for collection_id in collection_ids {
@@ -67,7 +69,9 @@ impl VectorIndex {
             let mut best = TopK::new(limit);
             for entry in entries.iter().filter(|e| e.dims == query.len()) {
                 for (row, rowid) in entry.data.chunks_exact(entry.dims).zip(&entry.rowids) {
-                    best.offer(dot(row, &query), *rowid);
+                    if allowed.as_ref().is_none_or(|a| a.contains(rowid)) {
+                        best.offer(dot(row, &query), *rowid);
+                    }
                 }
             }
             best.into_sorted()

@@ -86,6 +86,7 @@ async fn put_chunks(
                 content_hash: uuid::Uuid::new_v4().to_string(),
                 media_type: Some("text/markdown".into()),
                 content: source.as_bytes().to_vec(),
+                metadata: Default::default(),
             },
             3,
         )
@@ -109,7 +110,12 @@ async fn put_chunks(
 }
 
 async fn nearest(s: &dyn Store, t: &Tenant, collection: &str, query: &[f32]) -> Vec<String> {
-    let scope = SearchScope { collection_ids: vec![collection.to_owned()], limit: 3, pinned_to: None };
+    let scope = SearchScope {
+        collection_ids: vec![collection.to_owned()],
+        limit: 3,
+        pinned_to: None,
+        filter: Default::default(),
+    };
     s.search_vector(t, &scope, query).await.unwrap().into_iter().map(|h| h.text).collect()
 }
 
@@ -163,7 +169,12 @@ async fn put_text(s: &dyn Store, t: &Tenant, collection: &str, source: &str, tex
 }
 
 async fn full_text(s: &dyn Store, t: &Tenant, collection: &str, query: &str) -> Vec<ChunkHit> {
-    let scope = SearchScope { collection_ids: vec![collection.to_owned()], limit: 10, pinned_to: None };
+    let scope = SearchScope {
+        collection_ids: vec![collection.to_owned()],
+        limit: 10,
+        pinned_to: None,
+        filter: Default::default(),
+    };
     s.search_text(t, &scope, query).await.unwrap()
 }
 
@@ -213,7 +224,7 @@ async fn full_text_finds_the_best_chunks_even_when_the_rarest_word_alone_is_not_
         };
         put_text(s.as_ref(), &t, &c, &format!("d{i:02}"), &text).await;
     }
-    let scope = SearchScope { collection_ids: vec![c.clone()], limit: 4, pinned_to: None };
+    let scope = SearchScope { collection_ids: vec![c.clone()], limit: 4, pinned_to: None, filter: Default::default() };
     let hits = s.search_text(&t, &scope, "zeppelin parcel delivery").await.unwrap();
     let mut top = titles(&hits);
     assert_eq!(top.remove(0), "d00", "the rare word first: {hits:?}");

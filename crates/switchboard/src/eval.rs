@@ -292,7 +292,12 @@ async fn retrieval(args: RetrievalArgs) -> anyhow::Result<()> {
     }
 
     let depth = args.depth.unwrap_or_else(|| search::depth(10));
-    let scope = SearchScope { collection_ids: vec![collection.id.clone()], limit: depth, pinned_to: None };
+    let scope = SearchScope {
+        collection_ids: vec![collection.id.clone()],
+        limit: depth,
+        pinned_to: None,
+        filter: Default::default(),
+    };
     let queries: Vec<&Query> = data
         .queries
         .iter()
@@ -325,7 +330,7 @@ async fn retrieval(args: RetrievalArgs) -> anyhow::Result<()> {
             writeln!(out, "{line}")?;
         }
         for (mode, label) in MODES {
-            let req = SearchRequest { query: &q.text, top_k: usize::MAX, mode, weights };
+            let req = SearchRequest::new(&q.text, usize::MAX, mode, weights);
             let fused = search::fuse(found.text.clone(), found.vector.clone(), &req);
             let ranked = rank_documents(fused.iter().map(|s| s.hit.document_id.as_str()), &doc_of, &q.exclude, 10);
             let scores = Scores::of(&ranked, &q.relevant);
@@ -454,7 +459,7 @@ async fn latency(args: LatencyArgs) -> anyhow::Result<()> {
     let mut first = HashMap::new();
     for (i, q) in warmup.iter().enumerate() {
         for (mode, label) in &modes {
-            let req = SearchRequest { query: q, top_k: args.top_k, mode: *mode, weights: Weights::default() };
+            let req = SearchRequest::new(q, args.top_k, *mode, Weights::default());
             let at = Instant::now();
             search::search(&state, &t, vec![collection.id.clone()], &req).await?;
             if i == 0 {
@@ -466,7 +471,7 @@ async fn latency(args: LatencyArgs) -> anyhow::Result<()> {
     let mut times: HashMap<&str, Vec<f64>> = HashMap::new();
     for q in timed {
         for (mode, label) in &modes {
-            let req = SearchRequest { query: q, top_k: args.top_k, mode: *mode, weights: Weights::default() };
+            let req = SearchRequest::new(q, args.top_k, *mode, Weights::default());
             let at = Instant::now();
             search::search(&state, &t, vec![collection.id.clone()], &req).await?;
             times.entry(label).or_default().push(at.elapsed().as_secs_f64() * 1000.0);

@@ -5,6 +5,7 @@
 //! API's search. The jobs `ingest` queues are run here, to completion, by id:
 //! a server running on the same database does not run them twice.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,8 +21,8 @@ use switchboard_server::knowledge::worker::{Outcome, try_execute_job_by_id};
 use switchboard_server::state::AppState;
 use switchboard_server::{Settings, telemetry};
 use switchboard_store::{
-    AuditCtx, Collection, DocumentStatus, JobStatus, NewCollection, NewDocumentVersion, PageRequest, Store, StoreError,
-    Tenant, now_millis,
+    AuditCtx, Collection, DocumentStatus, JobStatus, NewCollection, NewDocumentVersion, PageRequest, SearchFilter,
+    Store, StoreError, Tenant, now_millis,
 };
 
 use crate::Common;
@@ -67,6 +68,13 @@ pub struct SearchArgs {
     top_k: u32,
     #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
     mode: ModeArg,
+    /// Only documents whose metadata has this value, `KEY=VALUE`; repeat a key
+    /// to accept any of its values, repeat keys to require all of them.
+    #[arg(long = "filter", value_name = "KEY=VALUE")]
+    filters: Vec<String>,
+    /// Re-rank for diversity by maximal marginal relevance with this lambda (0 to 1; 1 keeps the ranking).
+    #[arg(long)]
+    mmr: Option<f64>,
     /// Print the API's response body (`POST /v1/collections/{id}/search`).
     #[arg(long)]
     json: bool,
@@ -462,6 +470,16 @@ impl Totals {
     }
 }
 
+/// `--filter KEY=VALUE` options as a metadata filter.
+fn parse_filters(filters: &[String]) -> anyhow::Result<SearchFilter> {
+    let mut metadata: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for filter in filters {
+        let (key, value) = filter.split_once('=').with_context(|| format!("--filter `{filter}` is not KEY=VALUE"))?;
+        metadata.entry(key.to_owned()).or_default().push(value.to_owned());
+    }
+    Ok(SearchFilter::parse(metadata, None)?)
+}
+
 pub async fn search_command(args: SearchArgs) -> anyhow::Result<()> {
     let (state, t) = open(&args.org).await?;
     let collection = find_collection(state.store.as_ref(), &t, &args.collection)
@@ -474,7 +492,15 @@ pub async fn search_command(args: SearchArgs) -> anyhow::Result<()> {
         mode != Mode::Dense || state.embedder.is_some(),
         "dense search needs the embedding model, and none was found (scripts/fetch-model, knowledge.model_dir)"
     );
-    let req = SearchRequest { query, top_k: args.top_k as usize, mode, weights: Weights::default() };
+    anyhow::ensure!(args.mmr.is_none_or(|l| (0.0..=1.0).contains(&l)), "--mmr must be 0 to 1");
+    let req = SearchRequest {
+        query,
+        top_k: args.top_k as usize,
+        mode,
+        weights: Weights::default(),
+        filter: parse_filters(&args.filters)?,
+        mmr: args.mmr,
+    };
     let (found, dense_used) = search(&state, &t, vec![collection.id], &req).await?;
     let response = switchboard_server::routes::search::response(found, mode, dense_used, state.embedder.is_some());
     if args.json {

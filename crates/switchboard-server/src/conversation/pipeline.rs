@@ -559,12 +559,7 @@ pub(super) async fn retrieve(
     if config.collection_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let req = SearchRequest {
-        query,
-        top_k: config.knowledge.top_k as usize,
-        mode: search::Mode::Hybrid,
-        weights: Weights::default(),
-    };
+    let req = SearchRequest::new(query, config.knowledge.top_k as usize, search::Mode::Hybrid, Weights::default());
     let pinned_to = config.knowledge.pin_to_release.then(|| version_id.to_owned());
     let (found, _) = search::search_pinned(state, t, config.collection_ids.clone(), pinned_to, &req).await?;
     Ok(found

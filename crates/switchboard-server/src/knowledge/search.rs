@@ -17,9 +17,9 @@
 
 use std::collections::HashMap;
 
-use switchboard_store::{ChunkHit, SearchScope, Store, Tenant};
+use switchboard_store::{ChunkHit, SearchFilter, SearchScope, Store, Tenant};
 
-use super::embedding;
+use super::{embedding, mmr};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +84,18 @@ pub struct SearchRequest<'a> {
     pub top_k: usize,
     pub mode: Mode,
     pub weights: Weights,
+    /// Which documents' chunks may be returned; applied inside each signal.
+    pub filter: SearchFilter,
+    /// Re-rank the fused candidates by maximal marginal relevance with this
+    /// lambda (0 to 1; 1 keeps the fused order).
+    pub mmr: Option<f64>,
+}
+
+impl<'a> SearchRequest<'a> {
+    /// A search with no filter and no re-ranking.
+    pub fn new(query: &'a str, top_k: usize, mode: Mode, weights: Weights) -> Self {
+        Self { query, top_k, mode, weights, filter: SearchFilter::default(), mmr: None }
+    }
 }
 
 /// Runs the requested signals and fuses them. Without an embedding model,
@@ -106,10 +118,17 @@ pub async fn search_pinned(
     pinned_to: Option<String>,
     req: &SearchRequest<'_>,
 ) -> anyhow::Result<(Vec<Scored>, bool)> {
-    let scope = SearchScope { collection_ids, limit: depth(req.top_k), pinned_to };
+    let scope = SearchScope { collection_ids, limit: depth(req.top_k), pinned_to, filter: req.filter.clone() };
     let found = signals(state, t, &scope, req.query, req.mode).await?;
     let dense_used = found.dense_used;
-    Ok((fuse(found.text, found.vector, req), dense_used))
+    let Some(lambda) = req.mmr else {
+        return Ok((fuse(found.text, found.vector, req), dense_used));
+    };
+    // MMR chooses among all fused candidates (each signal looked `depth` deep).
+    let candidates = fuse_all(found.text, found.vector, req);
+    let ids: Vec<String> = candidates.iter().map(|s| s.hit.chunk_id.clone()).collect();
+    let vectors = state.store.chunk_embeddings(t, &ids).await?;
+    Ok((mmr::rerank(candidates, &vectors, lambda, req.top_k), dense_used))
 }
 
 /// How deep each signal looks for `top_k` results: deeper than `top_k`, so
@@ -150,7 +169,15 @@ pub async fn signals(
     Ok(Signals { text, vector, dense_used })
 }
 
+/// The `top_k` best of [`fuse_all`].
 pub fn fuse(text_hits: Vec<ChunkHit>, vector_hits: Vec<ChunkHit>, req: &SearchRequest<'_>) -> Vec<Scored> {
+    let mut all = fuse_all(text_hits, vector_hits, req);
+    all.truncate(req.top_k);
+    all
+}
+
+/// Every chunk either signal found, with its fused score, best first.
+pub fn fuse_all(text_hits: Vec<ChunkHit>, vector_hits: Vec<ChunkHit>, req: &SearchRequest<'_>) -> Vec<Scored> {
     let mut by_id: HashMap<String, Scored> = HashMap::new();
     for (rank, hit) in text_hits.into_iter().enumerate() {
         let score = hit.score;
@@ -193,7 +220,6 @@ pub fn fuse(text_hits: Vec<ChunkHit>, vector_hits: Vec<ChunkHit>, req: &SearchRe
         })
         .collect();
     all.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.hit.chunk_id.cmp(&b.hit.chunk_id)));
-    all.truncate(req.top_k);
     all
 }
 
@@ -208,10 +234,10 @@ fn normalised(value: f64, (lo, hi): (f64, f64)) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn hit(id: &str, score: f64) -> ChunkHit {
+    pub(crate) fn hit(id: &str, score: f64) -> ChunkHit {
         ChunkHit {
             chunk_id: id.into(),
             document_id: "d".into(),
@@ -226,7 +252,7 @@ mod tests {
     }
 
     fn hybrid(weights: Weights) -> SearchRequest<'static> {
-        SearchRequest { query: "q", top_k: 3, mode: Mode::Hybrid, weights }
+        SearchRequest::new("q", 3, Mode::Hybrid, weights)
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub fn file_version(
         content_hash: sha256_hex(&bytes),
         media_type: Some(format.media_type().to_owned()),
         content: bytes,
+        metadata: Default::default(),
     })
 }
 
@@ -82,6 +83,7 @@ pub fn text_version(source_key: String, title: &str, text: String) -> NewDocumen
         content_hash: sha256_hex(text.as_bytes()),
         media_type: Some("text/markdown".into()),
         content: text.into_bytes(),
+        metadata: Default::default(),
     }
 }
 

@@ -1,11 +1,13 @@
 //! Crawl sources: web sites added to a collection by URL, with their crawl
 //! state, and re-crawls on request.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_store::{CrawlSource, NewCrawlSource};
+use switchboard_store::{CrawlSource, Metadata, NewCrawlSource};
 use url::Url;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,7 +46,12 @@ pub struct CrawlOptions {
 const MAX_RECRAWL_SECS: u64 = 366 * 24 * 3600;
 const MAX_URL_LEN: usize = 2048;
 
-fn parse_crawl(state: &AppState, url: &str, options: Option<CrawlOptions>) -> Result<NewCrawlSource, ApiError> {
+fn parse_crawl(
+    state: &AppState,
+    url: &str,
+    options: Option<CrawlOptions>,
+    metadata: Metadata,
+) -> Result<NewCrawlSource, ApiError> {
     let settings = &state.settings.knowledge.crawl;
     if url.len() > MAX_URL_LEN {
         return Err(ApiError::invalid(format!("`url` is longer than {MAX_URL_LEN} characters")));
@@ -74,6 +81,7 @@ fn parse_crawl(state: &AppState, url: &str, options: Option<CrawlOptions>) -> Re
         max_pages: max_pages as i32,
         max_depth: max_depth as i32,
         recrawl_interval_secs: options.recrawl_interval_secs.map(|s| s as i64),
+        metadata,
     })
 }
 
@@ -85,8 +93,9 @@ pub(super) async fn add_crawl(
     collection_id: &str,
     url: &str,
     options: Option<CrawlOptions>,
+    metadata: Metadata,
 ) -> ApiResult<(StatusCode, Json<AcceptedDocuments>)> {
-    let new = parse_crawl(state, url, options)?;
+    let new = parse_crawl(state, url, options, metadata)?;
     let max_attempts = state.settings.knowledge.job_max_attempts;
     let added = state.store.add_crawl_source(&p.tenant, &p.audit(), collection_id, &new, max_attempts).await?;
     state.jobs_queued.notify_waiters();
@@ -132,6 +141,8 @@ pub struct CrawlSourceDto {
     pub truncated: bool,
     /// Why the last crawl (or its start page) failed.
     pub last_error: Option<String>,
+    /// Given to every page's document.
+    pub metadata: BTreeMap<String, String>,
     pub last_crawled_at: Option<String>,
     pub next_crawl_at: Option<String>,
     pub created_at: String,
@@ -160,6 +171,7 @@ impl From<CrawlSource> for CrawlSourceDto {
             },
             truncated: s.run_truncated,
             last_error: s.last_error,
+            metadata: s.metadata.entries().clone(),
             last_crawled_at: s.last_crawled_at.map(iso),
             next_crawl_at: s.next_crawl_at.map(iso),
             created_at: iso(s.created_at),

@@ -1,11 +1,13 @@
 //! Documents: uploads (files, text, FAQ lists) and web pages by URL (a crawl),
 //! answered 202 while workers fetch and ingest them; status, listing, deletion.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
-use switchboard_store::{Document, DocumentStatus, NewDocumentVersion};
+use switchboard_store::{Document, DocumentStatus, Metadata, NewDocumentVersion};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -44,6 +46,8 @@ pub struct DocumentDto {
     pub version: i32,
     /// SHA-256 of the latest version's content.
     pub content_hash: String,
+    /// What the latest upload of the source gave (see `AddDocument.metadata`).
+    pub metadata: BTreeMap<String, String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -61,6 +65,7 @@ impl From<Document> for DocumentDto {
             error: d.error,
             version: d.latest_version,
             content_hash: d.content_hash,
+            metadata: d.metadata.entries().clone(),
             created_at: iso(d.created_at),
             updated_at: iso(d.updated_at),
         }
@@ -106,6 +111,17 @@ pub struct AddDocument {
     #[schema(max_length = 2048)]
     pub url: Option<String>,
     pub crawl: Option<super::crawl::CrawlOptions>,
+    /// Metadata to filter searches by: at most 32 keys of 1 to 64 characters
+    /// (`a-z`, `0-9`, `_`, `.`, `-`), string values of at most 512
+    /// characters. A new upload of the source replaces it; a crawl's pages
+    /// all get it. Multipart uploads send it as a `metadata` field holding
+    /// this JSON object, for the request's files.
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Upload metadata as the domain value (422 when it is out of bounds).
+pub(super) fn parse_metadata(metadata: Option<BTreeMap<String, String>>) -> Result<Metadata, ApiError> {
+    Metadata::parse(metadata.unwrap_or_default()).map_err(|e| ApiError::invalid(format!("`metadata`: {e}")))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -115,7 +131,8 @@ pub struct DocumentList {
 }
 
 fn from_json(body: AddDocument) -> Result<NewDocumentVersion, ApiError> {
-    match (body.text, body.faq, body.url) {
+    let metadata = parse_metadata(body.metadata)?;
+    let upload = match (body.text, body.faq, body.url) {
         (Some(text), None, None) => {
             let title = Name::parse("title", body.title.as_deref().unwrap_or_default())?;
             if text.trim().is_empty() {
@@ -143,15 +160,28 @@ fn from_json(body: AddDocument) -> Result<NewDocumentVersion, ApiError> {
                 content_hash: sha256_hex(&content),
                 media_type: Some("text/csv".into()),
                 content,
+                metadata: Default::default(),
             })
         }
         _ => Err(ApiError::invalid("send exactly one of `text` (with `title`), `faq`, or `url`")),
-    }
+    }?;
+    Ok(NewDocumentVersion { metadata, ..upload })
 }
 
 async fn from_multipart(mut multipart: Multipart, max_bytes: usize) -> Result<Vec<NewDocumentVersion>, ApiError> {
     let mut out = Vec::new();
+    let mut metadata = None;
     while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(&e))? {
+        if field.name() == Some("metadata") {
+            if metadata.is_some() {
+                return Err(ApiError::invalid("send at most one `metadata` field"));
+            }
+            let text = field.text().await.map_err(|e| multipart_error(&e))?;
+            let entries = serde_json::from_str(&text)
+                .map_err(|e| ApiError::invalid(format!("`metadata` must be a JSON object of string values: {e}")))?;
+            metadata = Some(parse_metadata(Some(entries))?);
+            continue;
+        }
         if field.name() != Some("file") {
             return Err(ApiError::invalid(format!(
                 "unexpected form field `{}`; send files as `file`",
@@ -168,6 +198,10 @@ async fn from_multipart(mut multipart: Multipart, max_bytes: usize) -> Result<Ve
     }
     if out.is_empty() {
         return Err(ApiError::invalid("send one or more `file` parts"));
+    }
+    let metadata = metadata.unwrap_or_default();
+    for upload in &mut out {
+        upload.metadata = metadata.clone();
     }
     Ok(out)
 }
@@ -215,7 +249,8 @@ async fn add_documents(
             if body.text.is_some() || body.faq.is_some() || body.title.is_some() {
                 return Err(ApiError::invalid("send exactly one of `text` (with `title`), `faq`, or `url`"));
             }
-            return super::crawl::add_crawl(&state, &p, &collection_id, &url, body.crawl).await;
+            let metadata = parse_metadata(body.metadata)?;
+            return super::crawl::add_crawl(&state, &p, &collection_id, &url, body.crawl, metadata).await;
         }
         if body.crawl.is_some() {
             return Err(ApiError::invalid("`crawl` goes with `url`"));

@@ -1,8 +1,11 @@
 //! `POST /v1/collections/{id}/search`: hybrid retrieval with per-signal scores.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use switchboard_store::SearchFilter;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -39,6 +42,58 @@ pub struct SearchBody {
     /// rank fusion, ranks only).
     #[schema(value_type = Option<String>)]
     pub fusion: Option<String>,
+    /// Only chunks of the documents that match.
+    pub filter: Option<FilterBody>,
+    /// Re-rank for diversity (maximal marginal relevance).
+    pub mmr: Option<MmrBody>,
+}
+
+/// Which documents a search may return chunks of. Applied inside each signal's
+/// query, so `top_k` is filled with matching chunks when there are enough.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterBody {
+    /// Document metadata that must match: each key maps to a value, or to a
+    /// list of values any of which matches; every key must match.
+    pub metadata: Option<BTreeMap<String, OneOrMany>>,
+    /// Only these documents (1 to 100 ids).
+    pub document_ids: Option<Vec<String>>,
+}
+
+/// A value, or a list of values.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Maximal marginal relevance: each next result is the candidate with the best
+/// `lambda * relevance - (1 - lambda) * similarity to the results before it`,
+/// chosen among all the fused candidates (each signal returns four times
+/// `top_k`, at least 20). The results keep their fused `score` and per-signal
+/// `scores`; their order is the re-ranked one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MmrBody {
+    /// 0 to 1: 1 keeps the fused ranking, lower values favour diversity (0.5 is a common choice).
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub lambda: f64,
+}
+
+/// The request's filter as the domain value (422 when it is out of bounds).
+fn parse_filter(body: Option<FilterBody>) -> Result<SearchFilter, ApiError> {
+    let Some(body) = body else { return Ok(SearchFilter::default()) };
+    let metadata = body
+        .metadata
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, values)| match values {
+            OneOrMany::One(value) => (key, vec![value]),
+            OneOrMany::Many(values) => (key, values),
+        })
+        .collect();
+    SearchFilter::parse(metadata, body.document_ids).map_err(|e| ApiError::invalid(format!("`filter`: {e}")))
 }
 
 /// Which signals a search uses.
@@ -73,7 +128,8 @@ pub struct SearchResult {
     pub document_id: String,
     pub title: String,
     pub text: String,
-    /// The fused score (reciprocal rank fusion) in hybrid mode.
+    /// The fused score in hybrid mode (`fusion`), the signal's own score
+    /// otherwise; with `mmr` the results are in re-ranked order and keep it.
     pub score: f64,
     pub url: Option<String>,
     /// Headings above the chunk, e.g. `Returns > EU > Time limits`.
@@ -91,7 +147,8 @@ pub struct SearchResponse {
     pub dense_available: bool,
 }
 
-/// Searches a collection's live documents.
+/// Searches a collection's live documents, optionally only those whose
+/// metadata matches `filter`, optionally re-ranked for diversity (`mmr`).
 #[utoipa::path(post, path = "/v1/collections/{id}/search", tag = "knowledge", params(("id" = String, Path)),
     request_body = SearchBody, responses((status = 200, body = SearchResponse)))]
 async fn search_collection(
@@ -127,7 +184,12 @@ async fn search_collection(
     if !(weights.bm25 >= 0.0 && weights.dense >= 0.0 && weights.bm25.is_finite() && weights.dense.is_finite()) {
         return Err(ApiError::invalid("weights must be finite and not negative"));
     }
-    let req = SearchRequest { query, top_k: top_k as usize, mode, weights };
+    let filter = parse_filter(body.filter)?;
+    let mmr = body.mmr.map(|m| m.lambda);
+    if mmr.is_some_and(|l| !(0.0..=1.0).contains(&l)) {
+        return Err(ApiError::invalid("`mmr.lambda` must be 0 to 1"));
+    }
+    let req = SearchRequest { query, top_k: top_k as usize, mode, weights, filter, mmr };
     let (found, dense_used) = search(&state, &p.tenant, vec![collection_id], &req).await?;
     Ok(Json(response(found, mode, dense_used, state.embedder.is_some())))
 }

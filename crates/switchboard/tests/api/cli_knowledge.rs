@@ -174,6 +174,27 @@ async fn search_prints_each_signals_rank_and_score_with_the_heading_path() {
     ]);
     assert!(semantic["results"].as_array().unwrap().iter().all(|r| r["scores"]["bm25"].is_null()));
 
+    // Ingested files carry no metadata: a metadata filter leaves nothing; MMR keeps top_k.
+    let filtered =
+        tool.json(&["search", "return within 30 days", "--collection", "Help", "--json", "--filter", "lang=de"]);
+    assert!(filtered["results"].as_array().unwrap().is_empty(), "{filtered}");
+    let diverse = tool.json(&[
+        "search",
+        "return within 30 days",
+        "--collection",
+        "Help",
+        "--json",
+        "--top-k",
+        "3",
+        "--mmr",
+        "0.5",
+    ]);
+    assert_eq!(diverse["results"].as_array().unwrap().len(), 3, "{diverse}");
+    for bad in [&["--filter", "lang"][..], &["--filter", "Lang=de"], &["--mmr", "2"]] {
+        let args = [&["search", "anything", "--collection", "Help"][..], bad].concat();
+        assert!(!tool.run(&args).status.success(), "{bad:?} is refused");
+    }
+
     let missing = tool.run(&["search", "anything", "--collection", "Nope"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no collection named `Nope`"));

@@ -334,6 +334,38 @@ fn changing_site(s: &SiteState, path: &str) -> Response {
 }
 
 #[tokio::test]
+async fn every_crawled_page_takes_the_crawl_s_metadata() {
+    let app = spawn_app_with(private_networks_allowed).await;
+    let web = site(changing_site).await;
+    web.set("links", "/pricing /faq");
+    web.set("/pricing", "The premium plan costs 20 euros per month.");
+    let kb = collection(&app, "Tagged site").await;
+    let body = json!({"url": web.url("/"), "crawl": {"max_depth": 1}, "metadata": {"section": "support"}});
+    let accepted: Value = add_url(&app, &kb, body).await.json().await.unwrap();
+    let source_id = accepted["crawl_source_id"].as_str().unwrap().to_owned();
+    all_succeeded(&app.run_jobs().await);
+    assert_eq!(source(&app, &source_id).await["metadata"], json!({"section": "support"}));
+    let documents = documents_by_url(&app, &kb).await;
+    assert_eq!(documents.len(), 3);
+    for (url, d) in &documents {
+        assert_eq!(d["metadata"], json!({"section": "support"}), "{url}");
+    }
+    let filtered = |section: &str| json!({"query": "premium plan", "filter": {"metadata": {"section": section}}});
+    let found = search(&app, &kb, filtered("support")).await;
+    assert_eq!(found["results"][0]["url"], web.url("/pricing"), "{found}");
+    assert!(search(&app, &kb, filtered("sales")).await["results"].as_array().unwrap().is_empty());
+
+    // Added again with other metadata: the unchanged pages take it without a new version.
+    let body = json!({"url": web.url("/"), "crawl": {"max_depth": 1}, "metadata": {"section": "sales"}});
+    assert_eq!(add_url(&app, &kb, body).await.status(), 202);
+    all_succeeded(&app.run_jobs().await);
+    for (url, d) in &documents_by_url(&app, &kb).await {
+        assert_eq!((d["metadata"].clone(), d["version"].as_i64()), (json!({"section": "sales"}), Some(1)), "{url}");
+    }
+    assert_eq!(search(&app, &kb, filtered("sales")).await["results"][0]["url"], web.url("/pricing"));
+}
+
+#[tokio::test]
 async fn a_recrawl_versions_changed_pages_and_removes_vanished_ones() {
     let app = spawn_app_with(private_networks_allowed).await;
     let web = site(changing_site).await;

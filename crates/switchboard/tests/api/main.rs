@@ -11,6 +11,7 @@ mod conversations;
 mod crawl;
 mod errors;
 mod files;
+mod filters;
 mod formats;
 mod health;
 mod helpers;

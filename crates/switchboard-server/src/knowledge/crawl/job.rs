@@ -248,6 +248,8 @@ impl Run<'_> {
             content_hash: hex::encode(Sha256::digest(&response.body)),
             media_type: Some(format.media_type().to_owned()),
             content: response.body.to_vec(),
+            // Every page of a crawl carries what its source was given.
+            metadata: self.source.metadata.clone(),
         })
     }
 
