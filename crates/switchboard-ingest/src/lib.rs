@@ -29,6 +29,9 @@
 //!   unbounded allocation, a loop or a stack overflow inside a third-party parser is not, which is
 //!   why the server runs `detect -> extract -> chunk` in a child process with `RLIMIT_AS`, a CPU
 //!   limit and a wall-clock deadline (`switchboard extract-worker`, RELIABILITY U2).
+//! - **Knowledge is what a reader sees.** Text hidden by formatting (HTML inline styles, hidden
+//!   or white Word runs, invisible PDF text) is not extracted, and the invisible characters that
+//!   split words (zero-width spaces, bidi controls) are dropped from every block.
 //! - **Chunks follow structure:** they never cross a heading, keep table rows and FAQ pairs whole,
 //!   and carry their heading path, page, ordinal and a content hash.
 
@@ -37,6 +40,7 @@ mod detect;
 mod docx;
 mod error;
 mod html;
+mod invisible;
 mod limits;
 mod links;
 mod markdown;

@@ -3,8 +3,10 @@
 //! The sink is where the limits are enforced: it counts extracted characters, owns the deadline,
 //! and turns "full" into an orderly stop of whichever parser is running (see [`Halt`]).
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+use crate::invisible;
 use crate::model::{Block, BlockKind, Extracted, normalize_ws};
 use crate::{ExtractError, Format};
 
@@ -129,7 +131,9 @@ impl Sink {
     }
 
     pub(crate) fn faq(&mut self, question: &str, answer: &str) -> Result<(), Halt> {
-        let (question, answer) = (normalize_ws(question), normalize_ws(answer));
+        // Stripped here as well as in `push`, so that a half made only of invisible characters
+        // counts as empty.
+        let [question, answer] = [question, answer].map(|t| normalize_ws(&invisible::strip(t)));
         if question.is_empty() || answer.is_empty() {
             return Ok(());
         }
@@ -145,8 +149,10 @@ impl Sink {
     }
 
     /// Adds a block (empty ones are dropped), cutting it at the character limit and reporting
-    /// [`Halt::Full`] once the limit is reached.
+    /// [`Halt::Full`] once the limit is reached. Every extractor's text passes here, so this is
+    /// where the invisible characters that split words are dropped, whatever the format.
     fn push(&mut self, mut kind: BlockKind, page: Option<u32>) -> Result<(), Halt> {
+        strip_invisible(&mut kind);
         let len = kind.text_len();
         if len == 0 {
             return Ok(());
@@ -186,7 +192,7 @@ impl Sink {
         if self.blocks.is_empty() {
             return Err(ExtractError::NoText(format));
         }
-        let title = self.title.map(|t| normalize_ws(&t)).filter(|t| !t.is_empty()).or_else(|| {
+        let title = self.title.map(|t| normalize_ws(&invisible::strip(&t))).filter(|t| !t.is_empty()).or_else(|| {
             self.blocks.iter().find_map(|b| match &b.kind {
                 BlockKind::Heading { level: 1, text } => Some(text.clone()),
                 _ => None,
@@ -200,6 +206,27 @@ impl Sink {
             truncated: self.truncated,
             warnings: self.warnings,
         })
+    }
+}
+
+/// Drops the invisible characters that split words (see [`invisible`]); whitespace around them
+/// collapses again, except in code, which keeps its layout.
+fn strip_invisible(kind: &mut BlockKind) {
+    let strip = |text: &mut String, layout: bool| {
+        if let Cow::Owned(stripped) = invisible::strip(text) {
+            *text = if layout { stripped } else { normalize_ws(&stripped) };
+        }
+    };
+    match kind {
+        BlockKind::Faq { question, answer } => {
+            strip(question, false);
+            strip(answer, false);
+        }
+        BlockKind::Code { text } => strip(text, true),
+        BlockKind::Heading { text, .. }
+        | BlockKind::Paragraph { text }
+        | BlockKind::ListItem { text, .. }
+        | BlockKind::TableRow { text } => strip(text, false),
     }
 }
 
