@@ -11,6 +11,9 @@ use ego_tree::iter::Edge;
 use html5ever::tendril::{StrTendril, TendrilSink};
 use scraper::{Html, HtmlTreeSink, Node};
 
+mod style;
+
+use self::style::{Look, hidden_by_style};
 use crate::limits::{Halt, Sink};
 use crate::model::{normalize_ws, render_row};
 use crate::{ExtractError, Format};
@@ -111,23 +114,6 @@ fn is_chrome(name: &str, element: &scraper::node::Element, in_article: bool) -> 
         || element.attr("style").is_some_and(hidden_by_style)
 }
 
-/// An inline style that keeps the element from being seen: `display: none`,
-/// `visibility: hidden`, no size, or no opacity. Readers never see such text, so
-/// it is not knowledge; it is where instructions to the assistant get planted.
-fn hidden_by_style(style: &str) -> bool {
-    let style: String = style.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
-    style.split(';').any(|declaration| {
-        let value = |property: &str| declaration.strip_prefix(property).and_then(|v| v.strip_prefix(':'));
-        let value_is = |property: &str, values: &[&str]| {
-            value(property).is_some_and(|v| values.contains(&v.trim_end_matches("!important")))
-        };
-        value_is("display", &["none"])
-            || value_is("visibility", &["hidden", "collapse"])
-            || value_is("font-size", &["0", "0px", "0pt", "0em", "0rem", "1px"])
-            || value_is("opacity", &["0", "0.0"])
-    })
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Open {
     Paragraph,
@@ -149,6 +135,9 @@ struct Walker<'s> {
     open: Open,
     /// Depth inside skipped elements (counting every element below the skipped one).
     skip: usize,
+    /// The colours of each open element (not skipped), from inline styles: text whose colour is
+    /// that of the background behind it is dropped, while its element's children may show.
+    looks: Vec<Look>,
     /// Inside `<article>`/`<main>` a `<header>` is the article's own title block, worth keeping.
     article: usize,
     lists: u8,
@@ -161,11 +150,18 @@ struct Walker<'s> {
 impl<'s> Walker<'s> {
     fn new(sink: &'s mut Sink, root: NodeRef<'_, Node>) -> Self {
         let root_is_article = root.value().as_element().is_some_and(|e| matches!(e.name(), "main" | "article"));
+        // The walk starts at the content root: its ancestors (`<body style="background:#000">`)
+        // still colour it.
+        let mut ancestors: Vec<&scraper::node::Element> =
+            root.ancestors().filter_map(|n| n.value().as_element()).collect();
+        ancestors.reverse();
+        let around = ancestors.into_iter().fold(Look::PAGE, |look, e| look.inside(e));
         Walker {
             sink,
             buf: String::new(),
             open: Open::Paragraph,
             skip: 0,
+            looks: vec![around],
             article: usize::from(root_is_article),
             lists: 0,
             pre: 0,
@@ -186,9 +182,10 @@ impl<'s> Walker<'s> {
                             self.skip += 1;
                             continue;
                         }
+                        self.looks.push(self.look().inside(e));
                         self.open_element(name)?;
                     }
-                    Node::Text(t) if self.skip == 0 => self.target().push_str(t),
+                    Node::Text(t) if self.skip == 0 && !self.look().hides_text() => self.target().push_str(t),
                     _ => {}
                 },
                 Edge::Close(node) => {
@@ -197,12 +194,17 @@ impl<'s> Walker<'s> {
                             self.skip -= 1;
                             continue;
                         }
+                        self.looks.pop();
                         self.close_element(e.name())?;
                     }
                 }
             }
         }
         self.flush()
+    }
+
+    fn look(&self) -> Look {
+        self.looks.last().copied().unwrap_or(Look::PAGE)
     }
 
     /// Where text goes now: the open table cell, else the block being built.
