@@ -53,7 +53,9 @@ async fn the_key_never_appears_in_debug_output_errors_or_logs() {
     for key in [KEY, "5e1f0c9a3b7d42e8a6c4f2b0d8e6a4c2"] {
         let seen = provoke_failures(key).await;
         let logs = logs.text();
-        assert!(logs.contains("LLM call failed; retrying"), "the failures were logged: {logs}");
+        // Every call fails on every route, and each route's failure is logged with
+        // its error (whether a retry is also logged depends on breaker timing).
+        assert!(logs.contains("LLM route failed"), "the failures were logged: {logs}");
         for text in seen.iter().chain([&logs]) {
             assert!(!text.contains(key), "key in: {text}");
             assert!(!text.contains(&key[key.len() - 12..]), "part of the key in: {text}");
