@@ -6,6 +6,8 @@
 //! - [`OpenAiProvider`] speaks OpenAI's Chat Completions to OpenAI, Azure
 //!   OpenAI, OpenRouter, Ollama, vLLM or llama.cpp's server
 //!   ([`OpenAiConfig`] has a constructor for each).
+//! - [`OpenAiEmbeddings`] calls the same servers' Embeddings API (for
+//!   knowledge collections on a remote embedding model).
 //! - [`Resilient`] wraps providers with retries ([`RetryPolicy`]), a circuit
 //!   breaker per endpoint ([`Breakers`]) and a fallback route.
 //! - Tool calls come back as [`CheckedToolCall`]s: arguments parsed and
@@ -87,7 +89,9 @@ use futures::StreamExt;
 
 pub use breaker::{BreakerConfig, BreakerState, Breakers, CircuitBreaker};
 pub use error::{ErrorClass, LlmError, TimeoutKind};
-pub use openai::{Auth, MaxTokensField, OpenAiConfig, OpenAiProvider, Resolver, Timeouts};
+pub use openai::{
+    Auth, Embeddings, MaxTokensField, OpenAiConfig, OpenAiEmbeddings, OpenAiProvider, Resolver, Timeouts,
+};
 pub use resilient::{Resilient, Route};
 pub use retry::RetryPolicy;
 pub use tokens::{PriceTable, TokenBudget};

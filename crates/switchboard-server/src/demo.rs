@@ -56,6 +56,7 @@ pub async fn setup(store: &dyn Store, sealer: &Sealer, req: &DemoRequest<'_>) ->
                 description: "The sample shop's knowledge base".into(),
                 embedding_model: DEFAULT_EMBEDDING_MODEL.0.to_owned(),
                 embedding_dim: DEFAULT_EMBEDDING_MODEL.1,
+                embedding_endpoint: None,
             },
         )
         .await?;

@@ -186,7 +186,17 @@ pub trait Store:
     async fn set_version_processing(&self, t: &Tenant, version_id: &str) -> Result<()>;
     /// Replaces the version's chunks (a retried job never duplicates them) and,
     /// if it is newer than the live one, makes it live, all in one transaction.
-    async fn publish_version(&self, t: &Tenant, version_id: &str, chunks: &[NewChunk]) -> Result<Document>;
+    ///
+    /// `embedded_with` names the model the chunks' vectors come from; vectors
+    /// are stored only if it is still the collection's model (one that changed
+    /// while they were computed leaves the chunks to the `embed` job).
+    async fn publish_version(
+        &self,
+        t: &Tenant,
+        version_id: &str,
+        chunks: &[NewChunk],
+        embedded_with: Option<&str>,
+    ) -> Result<Document>;
     async fn fail_version(&self, t: &Tenant, version_id: &str, error: &str) -> Result<()>;
     async fn count_chunks(&self, t: &Tenant, document_id: &str) -> Result<i64>;
 
@@ -255,6 +265,24 @@ pub trait Store:
     async fn search_vector(&self, t: &Tenant, scope: &SearchScope, embedding: &[f32]) -> Result<Vec<ChunkHit>>;
     /// The stored vectors of these chunks (those that have one), by chunk id.
     async fn chunk_embeddings(&self, t: &Tenant, chunk_ids: &[String]) -> Result<HashMap<String, Vec<f32>>>;
+
+    // ---- vectors computed apart from ingestion ----
+
+    /// The embedding model of each of these collections of the tenant (those that exist), in order.
+    async fn collection_embeddings(&self, t: &Tenant, collection_ids: &[String]) -> Result<Vec<CollectionEmbedding>>;
+    /// Up to `limit` chunks of the collection (any version) without a vector.
+    async fn chunks_without_vectors(&self, t: &Tenant, collection_id: &str, limit: u32) -> Result<Vec<ChunkToEmbed>>;
+    /// Stores vectors from `model` for chunks that have none; `None` (nothing
+    /// written) when `model` is no longer the collection's. Otherwise how many
+    /// were written (a chunk deleted meanwhile, or given a vector by its
+    /// ingestion, is skipped).
+    async fn store_chunk_vectors(
+        &self,
+        t: &Tenant,
+        collection_id: &str,
+        model: &str,
+        vectors: &[(String, Vec<f32>)],
+    ) -> Result<Option<u64>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` selects

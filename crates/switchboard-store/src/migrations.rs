@@ -42,6 +42,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (9, "token usage", include_str!("../migrations/sqlite/0009_token_usage.sql")),
     (10, "tool approvals and tickets", include_str!("../migrations/sqlite/0010_tool_actions.sql")),
     (11, "visitor token renewal", include_str!("../migrations/sqlite/0011_visitor_renewal.sql")),
+    (12, "embedding endpoints", include_str!("../migrations/sqlite/0012_embedding_endpoints.sql")),
     (13, "document metadata", include_str!("../migrations/sqlite/0013_document_metadata.sql")),
     (14, "full-text statistics (PostgreSQL only)", include_str!("../migrations/sqlite/0014_fts_statistics.sql")),
 ]);
@@ -58,6 +59,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (9, "token usage", include_str!("../migrations/postgres/0009_token_usage.sql")),
     (10, "tool approvals and tickets", include_str!("../migrations/postgres/0010_tool_actions.sql")),
     (11, "visitor token renewal", include_str!("../migrations/postgres/0011_visitor_renewal.sql")),
+    (12, "embedding endpoints", include_str!("../migrations/postgres/0012_embedding_endpoints.sql")),
     (13, "document metadata", include_str!("../migrations/postgres/0013_document_metadata.sql")),
     (14, "full-text statistics for BM25", include_str!("../migrations/postgres/0014_fts_statistics.sql")),
 ]);

@@ -352,8 +352,26 @@ pub struct Collection {
     pub description: String,
     pub embedding_model: String,
     pub embedding_dim: i32,
+    /// Where the vectors come from when the model is not the local one.
+    pub embedding_endpoint: Option<EmbeddingEndpoint>,
+    /// Chunks (of any version) without a vector from the collection's model
+    /// yet: re-embedding after a model change, or a model that is not loaded.
+    pub vectors_pending: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
+}
+
+/// An OpenAI-compatible Embeddings endpoint a collection's vectors come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddingEndpoint {
+    /// E.g. `https://api.openai.com/v1`; `/embeddings` is appended.
+    pub base_url: String,
+    /// The name of the tenant secret holding the API key, if one is sent.
+    #[serde(default)]
+    pub api_key_secret: Option<String>,
+    /// Whether requests carry `dimensions` (a model that can shorten its vectors).
+    #[serde(default)]
+    pub request_dimensions: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -362,12 +380,45 @@ pub struct NewCollection {
     pub description: String,
     pub embedding_model: String,
     pub embedding_dim: i32,
+    pub embedding_endpoint: Option<EmbeddingEndpoint>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct CollectionPatch {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// A new embedding model (or a new endpoint for the same one). A different
+    /// model or dimension drops every vector of the collection and queues an
+    /// `embed` job that computes them again.
+    pub embedding: Option<EmbeddingChoice>,
+}
+
+/// A collection's embedding model, its dimension and where it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingChoice {
+    pub model: String,
+    pub dim: i32,
+    pub endpoint: Option<EmbeddingEndpoint>,
+    /// Attempts of the `embed` job queued if the vectors must be computed again.
+    pub job_max_attempts: i32,
+}
+
+/// A chunk whose vector is missing, with what is embedded for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkToEmbed {
+    pub chunk_id: String,
+    /// `Returns > EU`, or empty.
+    pub heading_path: String,
+    pub text: String,
+}
+
+impl ChunkToEmbed {
+    /// What ingestion embeds: the heading path, a line break, the text
+    /// (`switchboard_ingest::Chunk::contextual_text`), so a re-embedded chunk
+    /// gets the vector ingestion would have given it.
+    pub fn contextual_text(&self) -> String {
+        if self.heading_path.is_empty() { self.text.clone() } else { format!("{}\n{}", self.heading_path, self.text) }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -522,7 +573,18 @@ pub struct VersionToIngest {
     pub document: Document,
     pub media_type: Option<String>,
     pub content: Vec<u8>,
-    pub embedding_model: String,
+    /// The collection's embedding model at the time it was read.
+    pub embedding: CollectionEmbedding,
+}
+
+/// The embedding model a collection's vectors come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionEmbedding {
+    pub collection_id: String,
+    /// `local:all-MiniLM-L6-v2`, or `openai:MODEL` on an endpoint.
+    pub model: String,
+    pub dim: i32,
+    pub endpoint: Option<EmbeddingEndpoint>,
 }
 
 #[derive(Debug, Clone)]

@@ -134,6 +134,49 @@ impl PgStore {
         Ok(())
     }
 
+    /// A model change (which takes the collection row's update lock) waits
+    /// for a publication or vector write that read the model, and vice versa.
+    const SHARE_LOCK: &str = " FOR SHARE";
+
+    /// Drops every vector of a collection (its model changed).
+    async fn clear_vectors(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        t: &Tenant,
+        collection_id: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE chunks SET embedding = NULL, embedding_dim = NULL \
+             WHERE org_id = $1 AND collection_id = $2 AND embedding IS NOT NULL",
+        )
+        .bind(t.org_id())
+        .bind(collection_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives a chunk without a vector this one; 1 if it was written.
+    async fn write_vector(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        t: &Tenant,
+        collection_id: &str,
+        chunk_id: &str,
+        vector: &[f32],
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE chunks SET embedding = $1::vector, embedding_dim = $2 \
+             WHERE org_id = $3 AND collection_id = $4 AND id = $5 AND embedding IS NULL",
+        )
+        .bind(vector_literal(vector))
+        .bind(vector.len() as i32)
+        .bind(t.org_id())
+        .bind(collection_id)
+        .bind(chunk_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Full-text search ranked by BM25 (k1 1.2, b 0.75, heading words counted
     /// twice, as on SQLite), from per-collection statistics that migration
     /// 14's triggers keep equal to the live chunks.

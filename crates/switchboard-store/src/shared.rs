@@ -59,6 +59,12 @@ macro_rules! impl_store {
                     description: r.try_get("description")?,
                     embedding_model: r.try_get("embedding_model")?,
                     embedding_dim: r.try_get("embedding_dim")?,
+                    embedding_endpoint: r
+                        .try_get::<Option<String>, _>("embedding_endpoint")?
+                        .map(|json| serde_json::from_str(&json))
+                        .transpose()
+                        .map_err(|e| sqlx::Error::Decode(e.into()))?,
+                    vectors_pending: r.try_get("vectors_pending")?,
                     created_at: r.try_get("created_at")?,
                     updated_at: r.try_get("updated_at")?,
                 })
@@ -145,8 +151,9 @@ macro_rules! impl_store {
         const API_KEY_COLUMNS: &str =
             "id, org_id, name, prefix, role, scopes, created_by, created_at, last_used_at, revoked_at";
 
-        const COLLECTION_COLUMNS: &str =
-            "id, name, description, embedding_model, embedding_dim, created_at, updated_at";
+        const COLLECTION_COLUMNS: &str = "id, name, description, embedding_model, embedding_dim, embedding_endpoint, \
+             (SELECT count(*) FROM chunks k WHERE k.collection_id = collections.id AND k.embedding IS NULL) \
+             AS vectors_pending, created_at, updated_at";
 
         const JOB_COLUMNS: &str = "id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
              lease_until, leased_by, last_error, created_at, updated_at";
@@ -898,7 +905,7 @@ macro_rules! impl_store {
                 let now = now_millis();
                 sqlx::query(
                     "INSERT INTO collections (id, org_id, name, description, embedding_model, embedding_dim, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                     embedding_endpoint, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
                 )
                 .bind(&id)
                 .bind(t.org_id())
@@ -906,12 +913,13 @@ macro_rules! impl_store {
                 .bind(&new.description)
                 .bind(&new.embedding_model)
                 .bind(new.embedding_dim)
+                .bind(endpoint_json(new.embedding_endpoint.as_ref()))
                 .bind(now)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::unique(e, "a collection with this name exists"))?;
-                audit(&mut tx, t, a, "collection.create", ("collection", &id), serde_json::json!({"name": new.name}))
-                    .await?;
+                let details = serde_json::json!({"name": new.name, "embedding_model": new.embedding_model});
+                audit(&mut tx, t, a, "collection.create", ("collection", &id), details).await?;
                 let collection = fetch_collection(&mut *tx, t, &id).await?;
                 tx.commit().await?;
                 Ok(collection)
@@ -958,7 +966,40 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::unique(e, "a collection with this name exists"))?;
-                let details = serde_json::json!({"name": name, "description": description});
+                let mut details = serde_json::json!({"name": name, "description": description});
+                if let Some(choice) = &patch.embedding {
+                    sqlx::query(
+                        "UPDATE collections SET embedding_model = $1, embedding_dim = $2, embedding_endpoint = $3 \
+                         WHERE org_id = $4 AND id = $5",
+                    )
+                    .bind(&choice.model)
+                    .bind(choice.dim)
+                    .bind(endpoint_json(choice.endpoint.as_ref()))
+                    .bind(t.org_id())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    details["embedding_model"] = choice.model.clone().into();
+                    details["embedding_dim"] = choice.dim.into();
+                    // Vectors of another model cannot be compared with the new
+                    // one's: drop them all, and queue their computation.
+                    if (choice.model.as_str(), choice.dim) != (before.embedding_model.as_str(), before.embedding_dim) {
+                        Self::clear_vectors(&mut tx, t, id).await?;
+                        let now = now_millis();
+                        sqlx::query(
+                            "INSERT INTO jobs (id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
+                             created_at, updated_at) VALUES ($1, $2, 'embed', $3, 'queued', 0, $4, $5, $5, $5)",
+                        )
+                        .bind(new_id())
+                        .bind(t.org_id())
+                        .bind(serde_json::json!({"collection_id": id, "model": choice.model}).to_string())
+                        .bind(choice.job_max_attempts.max(1))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        details["reembedding"] = true.into();
+                    }
+                }
                 audit(&mut tx, t, a, "collection.update", ("collection", id), details).await?;
                 let collection = fetch_collection(&mut *tx, t, id).await?;
                 tx.commit().await?;
@@ -1151,9 +1192,9 @@ macro_rules! impl_store {
             async fn version_to_ingest(&self, t: &Tenant, version_id: &str) -> Result<VersionToIngest> {
                 use sqlx::Row;
                 let row = sqlx::query(
-                    "SELECT v.document_id, v.version, v.media_type, v.content, c.embedding_model \
+                    "SELECT v.document_id, v.version, v.media_type, v.content, d.collection_id \
                      FROM document_versions v JOIN documents d ON d.id = v.document_id \
-                     JOIN collections c ON c.id = d.collection_id WHERE v.org_id = $1 AND v.id = $2",
+                     WHERE v.org_id = $1 AND v.id = $2",
                 )
                 .bind(t.org_id())
                 .bind(version_id)
@@ -1161,12 +1202,18 @@ macro_rules! impl_store {
                 .await?
                 .ok_or(StoreError::NotFound)?;
                 let document_id: String = row.try_get("document_id")?;
+                let collection_id: String = row.try_get("collection_id")?;
+                let embedding = self
+                    .collection_embeddings(t, std::slice::from_ref(&collection_id))
+                    .await?
+                    .pop()
+                    .ok_or(StoreError::NotFound)?;
                 Ok(VersionToIngest {
                     version_id: version_id.to_owned(),
                     version: row.try_get("version")?,
                     media_type: row.try_get("media_type")?,
                     content: row.try_get("content")?,
-                    embedding_model: row.try_get("embedding_model")?,
+                    embedding,
                     document: fetch_document(&self.pool, t, &document_id).await?,
                 })
             }
@@ -1192,7 +1239,13 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn publish_version(&self, t: &Tenant, version_id: &str, chunks: &[NewChunk]) -> Result<Document> {
+            async fn publish_version(
+                &self,
+                t: &Tenant,
+                version_id: &str,
+                chunks: &[NewChunk],
+                embedded_with: Option<&str>,
+            ) -> Result<Document> {
                 let mut tx = self.begin_write().await?;
                 let (document_id, version) = version_owner(&mut tx, t, version_id).await?;
                 let document = fetch_document(&mut *tx, t, &document_id).await?;
@@ -1201,8 +1254,17 @@ macro_rules! impl_store {
                     .bind(version_id)
                     .execute(&mut *tx)
                     .await?;
+                // Vectors of a model the collection left while they were computed are
+                // not stored: the chunks wait for the `embed` job instead.
+                let current = Self::collection_model_shared(&mut tx, t, &document.collection_id).await?;
                 for chunk in chunks {
-                    Self::insert_chunk(&mut tx, t, &document, version_id, chunk).await?;
+                    let fits = |v: &Vec<f32>| embedded_with == Some(current.0.as_str()) && v.len() == current.1 as usize;
+                    if chunk.embedding.as_ref().is_some_and(|v| !fits(v)) {
+                        let chunk = NewChunk { embedding: None, ..chunk.clone() };
+                        Self::insert_chunk(&mut tx, t, &document, version_id, &chunk).await?;
+                    } else {
+                        Self::insert_chunk(&mut tx, t, &document, version_id, chunk).await?;
+                    }
                 }
                 let now = now_millis();
                 sqlx::query(
@@ -1355,9 +1417,105 @@ macro_rules! impl_store {
                 }
                 self.chunk_embeddings_backend(t, chunk_ids).await
             }
+
+            async fn collection_embeddings(
+                &self,
+                t: &Tenant,
+                collection_ids: &[String],
+            ) -> Result<Vec<CollectionEmbedding>> {
+                let mut out = Vec::with_capacity(collection_ids.len());
+                for id in collection_ids {
+                    let found: Option<(String, i32, Option<String>)> = sqlx::query_as(
+                        "SELECT embedding_model, embedding_dim, embedding_endpoint FROM collections \
+                         WHERE org_id = $1 AND id = $2",
+                    )
+                    .bind(t.org_id())
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if let Some((model, dim, endpoint)) = found {
+                        let endpoint = endpoint
+                            .map(|json| serde_json::from_str(&json))
+                            .transpose()
+                            .map_err(|e| StoreError::Other(anyhow::anyhow!("collection {id}'s embedding endpoint: {e}")))?;
+                        out.push(CollectionEmbedding { collection_id: id.clone(), model, dim, endpoint });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn chunks_without_vectors(
+                &self,
+                t: &Tenant,
+                collection_id: &str,
+                limit: u32,
+            ) -> Result<Vec<ChunkToEmbed>> {
+                let found: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT id, heading_path, text FROM chunks \
+                     WHERE org_id = $1 AND collection_id = $2 AND embedding IS NULL ORDER BY id LIMIT $3",
+                )
+                .bind(t.org_id())
+                .bind(collection_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(found
+                    .into_iter()
+                    .map(|(chunk_id, heading_path, text)| ChunkToEmbed { chunk_id, heading_path, text })
+                    .collect())
+            }
+
+            async fn store_chunk_vectors(
+                &self,
+                t: &Tenant,
+                collection_id: &str,
+                model: &str,
+                vectors: &[(String, Vec<f32>)],
+            ) -> Result<Option<u64>> {
+                let mut tx = self.begin_write().await?;
+                let (current, dim) = Self::collection_model_shared(&mut tx, t, collection_id).await?;
+                if current != model {
+                    return Ok(None);
+                }
+                let mut written = 0;
+                for (chunk_id, vector) in vectors {
+                    if vector.len() != dim as usize {
+                        return Err(StoreError::Other(anyhow::anyhow!(
+                            "a vector of {} dimensions for a collection of {dim}",
+                            vector.len()
+                        )));
+                    }
+                    written += Self::write_vector(&mut tx, t, collection_id, chunk_id, vector).await?;
+                }
+                tx.commit().await?;
+                Ok(Some(written))
+            }
+        }
+
+        /// A collection's remote embedding endpoint as stored (JSON).
+        fn endpoint_json(endpoint: Option<&EmbeddingEndpoint>) -> Option<String> {
+            endpoint.map(|e| serde_json::to_string(e).expect("an endpoint serialises"))
         }
 
         impl $store {
+            /// The collection's model and dimension, read under a lock that a
+            /// model change waits for (PostgreSQL `FOR SHARE`; SQLite writers are
+            /// serialised anyway), so vectors are never written for a model the
+            /// collection has just left.
+            async fn collection_model_shared(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                t: &Tenant,
+                collection_id: &str,
+            ) -> Result<(String, i32)> {
+                let sql = format!(
+                    "SELECT embedding_model, embedding_dim FROM collections WHERE org_id = $1 AND id = $2{}",
+                    Self::SHARE_LOCK
+                );
+                let found: Option<(String, i32)> =
+                    sqlx::query_as(&sql).bind(t.org_id()).bind(collection_id).fetch_optional(&mut **tx).await?;
+                found.ok_or(StoreError::NotFound)
+            }
+
             async fn get_org_in<'e, E>(&self, exec: E, t: &Tenant) -> Result<Org>
             where
                 E: sqlx::Executor<'e, Database = $db>,

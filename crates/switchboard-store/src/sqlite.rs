@@ -144,6 +144,46 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// No row lock needed: SQLite serialises writing transactions.
+    const SHARE_LOCK: &str = "";
+
+    /// Drops every vector of a collection (its model changed).
+    async fn clear_vectors(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        t: &Tenant,
+        collection_id: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE chunks SET embedding = NULL WHERE org_id = $1 AND collection_id = $2 AND embedding IS NOT NULL",
+        )
+        .bind(t.org_id())
+        .bind(collection_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives a chunk without a vector this one; 1 if it was written.
+    async fn write_vector(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        t: &Tenant,
+        collection_id: &str,
+        chunk_id: &str,
+        vector: &[f32],
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE chunks SET embedding = $1 \
+             WHERE org_id = $2 AND collection_id = $3 AND id = $4 AND embedding IS NULL",
+        )
+        .bind(embedding_to_bytes(vector))
+        .bind(t.org_id())
+        .bind(collection_id)
+        .bind(chunk_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// BM25 over FTS5 (headings weigh double); any query word may match.
     async fn search_text_backend(&self, t: &Tenant, scope: &SearchScope, query: &str) -> Result<Vec<ChunkHit>> {
         let terms = search::content_terms(query);

@@ -105,7 +105,7 @@ async fn put_chunks(
             embedding: embedding.clone(),
         })
         .collect();
-    s.publish_version(t, added.version_id.as_deref().unwrap(), &chunks).await.unwrap();
+    s.publish_version(t, added.version_id.as_deref().unwrap(), &chunks, Some("local:test")).await.unwrap();
     added.document.id
 }
 
@@ -125,6 +125,7 @@ async fn collection(s: &dyn Store, t: &Tenant) -> String {
         description: String::new(),
         embedding_model: "local:test".into(),
         embedding_dim: 4,
+        embedding_endpoint: None,
     };
     s.create_collection(t, &AuditCtx::system("test"), &new).await.unwrap().id
 }
@@ -164,6 +165,85 @@ async fn dense_search_follows_versions_deletes_and_other_writers() {
 }
 
 /// Publishes `text` as the single chunk of document `source` (no vector).
+/// A model change drops every vector of the collection and queues the `embed`
+/// job; vectors are written only from the collection's current model, only to
+/// chunks without one, and only within the tenant.
+#[tokio::test]
+async fn vectors_follow_the_collection_s_model_through_a_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_at(&url(&dir).await).await;
+    let t = tenant(s.as_ref(), "A").await;
+    let other = tenant(s.as_ref(), "B").await;
+    let c = collection(s.as_ref(), &t).await;
+    put(s.as_ref(), &t, &c, "returns", &[unit(0, 0.1), unit(1, 0.1)]).await;
+    assert!(s.chunks_without_vectors(&t, &c, 10).await.unwrap().is_empty());
+    assert_eq!(nearest(s.as_ref(), &t, &c, &unit(0, 0.0)).await.len(), 2);
+
+    let a = AuditCtx::system("test");
+    let choice = EmbeddingChoice {
+        model: "openai:m".into(),
+        dim: 2,
+        endpoint: Some(EmbeddingEndpoint {
+            base_url: "http://127.0.0.1:9/v1".into(),
+            api_key_secret: None,
+            request_dimensions: true,
+        }),
+        job_max_attempts: 3,
+    };
+    let changed = s
+        .update_collection(&t, &a, &c, &CollectionPatch { embedding: Some(choice.clone()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!((changed.embedding_model.as_str(), changed.embedding_dim), ("openai:m", 2));
+    assert_eq!(changed.embedding_endpoint, choice.endpoint);
+    assert_eq!(changed.vectors_pending, 2);
+    assert!(nearest(s.as_ref(), &t, &c, &unit(0, 0.0)).await.is_empty(), "old vectors are gone");
+    let embed = queued(s.as_ref(), "embed").await;
+    assert_eq!(embed.len(), 1, "one embed job is queued");
+    assert_eq!(embed[0].payload["collection_id"], c.as_str());
+    assert_eq!(embed[0].payload["model"], "openai:m");
+
+    let pending = s.chunks_without_vectors(&t, &c, 10).await.unwrap();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0].contextual_text(), format!("returns\n{}", pending[0].text));
+    assert!(s.chunks_without_vectors(&other, &c, 10).await.unwrap().is_empty(), "another tenant sees none");
+    let vectors: Vec<(String, Vec<f32>)> =
+        pending.iter().zip([[1.0, 0.0], [0.0, 1.0]]).map(|(p, v)| (p.chunk_id.clone(), v.to_vec())).collect();
+    assert_eq!(s.store_chunk_vectors(&t, &c, "local:test", &vectors).await.unwrap(), None, "not the model now");
+    assert_eq!(s.store_chunk_vectors(&other, &c, "openai:m", &vectors).await.unwrap_err().to_string(), "not found");
+    assert!(s.store_chunk_vectors(&t, &c, "openai:m", &[(vectors[0].0.clone(), vec![1.0; 3])]).await.is_err());
+    assert_eq!(s.store_chunk_vectors(&t, &c, "openai:m", &vectors).await.unwrap(), Some(2));
+    assert_eq!(s.store_chunk_vectors(&t, &c, "openai:m", &vectors).await.unwrap(), Some(0), "never twice");
+    assert_eq!(s.get_collection(&t, &c).await.unwrap().vectors_pending, 0);
+    assert_eq!(nearest(s.as_ref(), &t, &c, &[0.0, 1.0]).await[0], pending[1].text);
+
+    // An ingestion that embedded with the model the collection has left stores no vectors.
+    put(s.as_ref(), &t, &c, "late", &[vec![0.6, 0.8]]).await; // `put` says "local:test"
+    assert_eq!(s.chunks_without_vectors(&t, &c, 10).await.unwrap().len(), 1);
+    // The same model on another endpoint keeps every vector and queues nothing.
+    let moved = EmbeddingChoice {
+        endpoint: Some(EmbeddingEndpoint {
+            base_url: "http://127.0.0.1:10/v1".into(),
+            ..choice.endpoint.clone().unwrap()
+        }),
+        ..choice
+    };
+    let patch = CollectionPatch { embedding: Some(moved), ..Default::default() };
+    assert_eq!(s.update_collection(&t, &a, &c, &patch).await.unwrap().vectors_pending, 1);
+    assert!(queued(s.as_ref(), "embed").await.is_empty());
+}
+
+/// Claims every due job and returns those of `kind` (`put` queues ingest jobs it never runs).
+async fn queued(s: &dyn Store, kind: &str) -> Vec<Job> {
+    let mut found = Vec::new();
+    while let Some(job) = s.claim_job("w", now_millis(), 60_000).await.unwrap() {
+        if job.kind == kind {
+            found.push(job);
+        }
+    }
+    found
+}
+
 async fn put_text(s: &dyn Store, t: &Tenant, collection: &str, source: &str, text: &str) -> String {
     put_chunks(s, t, collection, source, &[(text.to_owned(), None)]).await
 }

@@ -163,6 +163,7 @@ pub async fn ensure_collection(state: &AppState, t: &Tenant, name: &str) -> anyh
         description: String::new(),
         embedding_model: DEFAULT_EMBEDDING_MODEL.0.to_owned(),
         embedding_dim: DEFAULT_EMBEDDING_MODEL.1,
+        embedding_endpoint: None,
     };
     Ok(state.store.create_collection(t, &cli_audit(), &new).await?)
 }

@@ -8,6 +8,12 @@
 //! what reached the model: that a credential or canary never did, or when a
 //! retry came.
 //!
+//! A path ending in `/embeddings` answers with hashed bag-of-words vectors
+//! (each lower-cased word adds to one of `dimensions` coordinates, 64 unless
+//! the request asks otherwise): texts that share words are near each other,
+//! the same text always gets the same vector, and no model is needed. An
+//! error or a hang for it is queued apart, with [`MockLlm::push_embeddings`].
+//!
 //! ```no_run
 //! # async fn run() {
 //! use switchboard_llm::mock::{MockLlm, Script};
@@ -78,6 +84,7 @@ impl RecordedRequest {
 
 struct Shared {
     queue: Mutex<VecDeque<Script>>,
+    embedding_queue: Mutex<VecDeque<Script>>,
     default: Mutex<Script>,
     requests: Mutex<Vec<RecordedRequest>>,
     usage: AtomicBool,
@@ -99,6 +106,7 @@ impl MockLlm {
     pub async fn start() -> MockLlm {
         let shared = Arc::new(Shared {
             queue: Mutex::new(VecDeque::new()),
+            embedding_queue: Mutex::new(VecDeque::new()),
             default: Mutex::new(Script::Obedient),
             requests: Mutex::new(Vec::new()),
             usage: AtomicBool::new(true),
@@ -129,6 +137,12 @@ impl MockLlm {
     /// Queues a script for the next request without one.
     pub fn push(&self, script: Script) {
         lock(&self.shared.queue).push_back(script);
+    }
+
+    /// Queues a script for the next embeddings request: [`Script::Error`] and
+    /// [`Script::Hang`] act as for chat; any other script answers normally.
+    pub fn push_embeddings(&self, script: Script) {
+        lock(&self.shared.embedding_queue).push_back(script);
     }
 
     /// What requests get once the queue is empty.
@@ -183,7 +197,10 @@ async fn handle(
         });
         requests.len() - 1
     };
-    let response = if method != Method::POST || !uri.path().ends_with("/chat/completions") {
+    let response = if method == Method::POST && uri.path().ends_with("/embeddings") {
+        let script = lock(&shared.embedding_queue).pop_front();
+        embeddings(script, &parsed.unwrap_or(Value::Null)).await
+    } else if method != Method::POST || !uri.path().ends_with("/chat/completions") {
         plain(StatusCode::NOT_FOUND, "application/json", json!({"error": {"message": "not found"}}).to_string())
     } else {
         let script = lock(&shared.queue).pop_front().unwrap_or_else(|| lock(&shared.default).clone());
@@ -191,6 +208,77 @@ async fn handle(
         respond(script, &request, shared.usage.load(Ordering::SeqCst)).await
     };
     lock(&shared.requests)[index].responded_at = Some(Instant::now());
+    response
+}
+
+/// The default number of coordinates of a mock embedding.
+pub const MOCK_EMBEDDING_DIMENSIONS: usize = 64;
+
+/// Answers an embeddings request (see the module documentation).
+async fn embeddings(script: Option<Script>, request: &Value) -> Response {
+    match script {
+        Some(Script::Error { status, headers, body }) => return error_response(status, headers, body),
+        Some(Script::Hang) => std::future::pending::<()>().await,
+        _ => {}
+    }
+    let inputs: Vec<String> = match request.get("input") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(many)) => many.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect(),
+        _ => {
+            let body = json!({"error": {"message": "'input' is required", "type": "invalid_request_error"}});
+            return plain(StatusCode::BAD_REQUEST, "application/json", body.to_string());
+        }
+    };
+    let dimensions = request
+        .get("dimensions")
+        .and_then(Value::as_u64)
+        .map_or(MOCK_EMBEDDING_DIMENSIONS, |d| d as usize)
+        .clamp(1, 4096);
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| json!({"object": "embedding", "index": index, "embedding": mock_embedding(text, dimensions)}))
+        .collect();
+    let tokens: u32 = inputs.iter().map(|t| estimate_tokens(t)).sum();
+    let body = json!({
+        "object": "list",
+        "data": data,
+        "model": request.get("model").and_then(Value::as_str).unwrap_or("mock-embedding"),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    });
+    plain(StatusCode::OK, "application/json", body.to_string())
+}
+
+/// The mock's vector for `text`: each lower-cased word (letters and digits)
+/// counts once in the coordinate its FNV-1a hash picks. Not normalised (the
+/// client must do it). A text without words gets a vector of ones.
+pub fn mock_embedding(text: &str, dimensions: usize) -> Vec<f32> {
+    let size = dimensions.max(1);
+    let mut vector = vec![0f32; size];
+    let mut any = false;
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let hash = word
+            .to_lowercase()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+        vector[(hash % size as u64) as usize] += 1.0;
+        any = true;
+    }
+    if !any {
+        vector.fill(1.0);
+    }
+    vector
+}
+
+/// A scripted error: this status, headers and body.
+fn error_response(status: u16, headers: Vec<(String, String)>, body: String) -> Response {
+    let mut response =
+        plain(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "application/json", body);
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (header::HeaderName::try_from(name), header::HeaderValue::try_from(value)) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     response
 }
 
@@ -348,21 +436,7 @@ async fn respond(script: Script, request: &Value, report_usage: bool) -> Respons
     match script {
         Script::Obedient => Box::pin(respond(obedient::respond(request), request, report_usage)).await,
         Script::Hang => std::future::pending().await,
-        Script::Error { status, headers, body } => {
-            let mut response = plain(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                "application/json",
-                body,
-            );
-            for (name, value) in headers {
-                if let (Ok(name), Ok(value)) =
-                    (header::HeaderName::try_from(name), header::HeaderValue::try_from(value))
-                {
-                    response.headers_mut().insert(name, value);
-                }
-            }
-            response
-        }
+        Script::Error { status, headers, body } => error_response(status, headers, body),
         Script::Reply { text, deltas, delay } => {
             if ask.stream {
                 let mut out = ask.text_stream(&text, deltas);

@@ -137,4 +137,12 @@ impl OpenAiConfig {
     pub fn ollama(base_url: impl Into<String>) -> Self {
         Self::compatible(base_url, None)
     }
+
+    /// The same endpoint's Embeddings API: `…/chat/completions` becomes
+    /// `…/embeddings` (Azure's deployment path and `api-version` stay).
+    pub fn for_embeddings(mut self) -> Self {
+        let prefix = self.path.strip_suffix("/chat/completions").unwrap_or(&self.path).trim_end_matches('/');
+        self.path = format!("{prefix}/embeddings");
+        self
+    }
 }

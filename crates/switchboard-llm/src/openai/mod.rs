@@ -9,6 +9,7 @@
 //! answer), and that the key never leaves in a log line or error.
 
 mod config;
+mod embeddings;
 mod stream;
 mod wire;
 
@@ -22,6 +23,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::time::{Instant, timeout};
 
 pub use config::{Auth, MaxTokensField, OpenAiConfig, Resolver, Timeouts};
+pub use embeddings::{Embeddings, OpenAiEmbeddings};
 
 use crate::ChatProvider;
 use crate::error::{LlmError, TimeoutKind};
@@ -54,8 +56,9 @@ impl std::fmt::Debug for OpenAiProvider {
     }
 }
 
-impl OpenAiProvider {
-    pub fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
+impl Inner {
+    /// The client, URL and headers for `config`; the key goes only into sensitive headers.
+    fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
         let joined = format!("{}/{}", config.base_url.trim_end_matches('/'), config.path.trim_start_matches('/'));
         let mut url = url::Url::parse(&joined).map_err(|e| LlmError::Config(format!("base URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
@@ -94,7 +97,13 @@ impl OpenAiProvider {
             builder = builder.dns_resolver(resolver.0.clone());
         }
         let client = builder.build().map_err(|e| LlmError::Config(format!("HTTP client: {}", error_chain(&e))))?;
-        Ok(OpenAiProvider { inner: Arc::new(Inner { client, url, endpoint, headers, secret, config }) })
+        Ok(Inner { client, url, endpoint, headers, secret, config })
+    }
+}
+
+impl OpenAiProvider {
+    pub fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
+        Ok(OpenAiProvider { inner: Arc::new(Inner::new(config)?) })
     }
 
     /// The endpoint's URL without its query: the key of its circuit breaker.
@@ -147,6 +156,12 @@ impl Inner {
     ) -> Result<reqwest::Response, LlmError> {
         let body = wire::Request::new(request, stream, self.config.include_usage, self.config.max_tokens_field);
         let body = serde_json::to_vec(&body).map_err(|e| LlmError::Protocol(format!("encoding the request: {e}")))?;
+        self.send_body(body, stream, deadline).await
+    }
+
+    /// Posts a JSON body and waits for a success status (for a stream, at
+    /// most the first-byte timeout).
+    async fn send_body(&self, body: Vec<u8>, stream: bool, deadline: Instant) -> Result<reqwest::Response, LlmError> {
         let sending = self.client.post(self.url.clone()).headers(self.headers.clone()).body(body).send();
 
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -177,6 +192,18 @@ impl Inner {
             Err(_) => (None, String::from_utf8_lossy(&body).into_owned()),
         };
         LlmError::Api { status, code, message: self.scrub(&message), retry_after }
+    }
+
+    /// A success body as `T`; some servers answer 200 with an error object,
+    /// which becomes the API error it is.
+    fn parse_ok_body<T: serde::de::DeserializeOwned>(&self, body: &[u8], what: &str) -> Result<T, LlmError> {
+        serde_json::from_slice(body).map_err(|e| match serde_json::from_slice::<wire::ErrorEnvelope>(body) {
+            Ok(envelope) => {
+                let message = self.scrub(&envelope.error.message.clone().unwrap_or_default());
+                LlmError::Api { status: 200, code: envelope.error.code(), message, retry_after: None }
+            }
+            Err(_) => LlmError::Protocol(format!("not {what}: {e}")),
+        })
     }
 
     /// Removes the key from provider text (OpenAI quotes a masked key in 401
@@ -305,17 +332,7 @@ impl ChatProvider for OpenAiProvider {
         let response = inner.send(&request, false, deadline).await?;
         let body =
             read_limited(response, inner.config.max_response_bytes, deadline, inner.config.timeouts.idle).await?;
-        let completion: wire::Completion = match serde_json::from_slice(&body) {
-            Ok(completion) => completion,
-            Err(e) => {
-                // Some servers answer 200 with an error object.
-                if let Ok(envelope) = serde_json::from_slice::<wire::ErrorEnvelope>(&body) {
-                    let message = inner.scrub(&envelope.error.message.clone().unwrap_or_default());
-                    return Err(LlmError::Api { status: 200, code: envelope.error.code(), message, retry_after: None });
-                }
-                return Err(LlmError::Protocol(format!("not a chat completion: {e}")));
-            }
-        };
+        let completion: wire::Completion = inner.parse_ok_body(&body, "a chat completion")?;
         let choice = completion.choices.into_iter().next().ok_or_else(|| LlmError::Protocol("no choices".into()))?;
         let content = choice.message.content.unwrap_or_default();
         let calls: Vec<ToolCall> = choice

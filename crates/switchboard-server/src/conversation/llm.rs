@@ -452,20 +452,22 @@ async fn route(
     Ok(Route { name, provider: Arc::new(provider), breaker, model })
 }
 
-/// The endpoint's host must be an address the `[llm]` policy allows: a
-/// literal address is checked as written, a name by what it resolves to now.
 async fn check_address(state: &AppState, base_url: &str) -> Result<(), LlmFailure> {
-    let refused = |detail: String| LlmFailure::new("refused_address", detail);
-    let url = url::Url::parse(base_url).map_err(|e| refused(format!("base URL: {e}")))?;
-    let policy = state.settings.llm.address_policy().map_err(|e| refused(e.to_string()))?;
-    switchboard_egress::check_url(&policy, &url).map_err(|e| refused(e.to_string()))?;
+    check_model_endpoint(state, base_url).await.map_err(|detail| LlmFailure::new("refused_address", detail))
+}
+
+/// A model endpoint's host (chat or embeddings) must be an address the
+/// `[llm]` policy allows: a literal address is checked as written, a name by
+/// what it resolves to now. The error says why not.
+pub(crate) async fn check_model_endpoint(state: &AppState, base_url: &str) -> Result<(), String> {
+    let url = url::Url::parse(base_url).map_err(|e| format!("base URL: {e}"))?;
+    let policy = state.settings.llm.address_policy().map_err(|e| e.to_string())?;
+    switchboard_egress::check_url(&policy, &url).map_err(|e| e.to_string())?;
     if let Some(url::Host::Domain(host)) = url.host() {
         let port = url.port_or_known_default().unwrap_or(443);
-        let addresses = tokio::net::lookup_host((host, port)).await.map_err(|e| refused(format!("{host}: {e}")))?;
+        let addresses = tokio::net::lookup_host((host, port)).await.map_err(|e| format!("{host}: {e}"))?;
         for address in addresses {
-            policy
-                .check(address.ip())
-                .map_err(|class| refused(format!("{host} resolves to a {} address", class.as_str())))?;
+            policy.check(address.ip()).map_err(|class| format!("{host} resolves to a {} address", class.as_str()))?;
         }
     }
     Ok(())

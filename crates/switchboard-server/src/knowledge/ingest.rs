@@ -1,13 +1,12 @@
 //! One ingestion job: a document version's bytes to published chunks.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switchboard_engine::Embedder;
 use switchboard_store::{NewChunk, Store, Tenant};
 
 use super::embedding;
 use super::extractor::Parser;
+use crate::state::AppState;
 
 /// Why a version could not be ingested. Permanent failures (the document is
 /// broken) mark it failed at once; transient ones are retried with backoff.
@@ -41,12 +40,12 @@ pub struct IngestTimings {
 }
 
 pub async fn ingest_version(
-    store: &dyn Store,
-    embedder: Option<Arc<dyn Embedder>>,
+    state: &AppState,
     t: &Tenant,
     version_id: &str,
     parser: &Parser,
 ) -> Result<Ingested, IngestError> {
+    let store: &dyn Store = state.store.as_ref();
     let version = match store.version_to_ingest(t, version_id).await {
         Ok(v) => v,
         // Deleted while queued: nothing left to do.
@@ -68,13 +67,18 @@ pub async fn ingest_version(
     }
     let parsed_at = Instant::now();
 
-    let embedded = match &embedder {
-        // Collections on the local model get its vectors; others wait for their provider.
-        Some(model) if version.embedding_model.starts_with("local:") => {
+    let embedded = match embedding::for_collection(state, t, &version.embedding).await {
+        Ok(model) => {
             let texts = chunks.iter().map(|c| c.contextual_text.clone()).collect();
-            Some(embedding::embed(model.clone(), texts).await.map_err(IngestError::Transient)?)
+            // A remote endpoint that is down or refuses is retried like any transient failure.
+            Some(model.embed(texts).await.map_err(IngestError::Transient)?)
         }
-        _ => None,
+        // Without the local model the chunks are published for full-text search; the
+        // `embed` job gives them vectors once the model is there.
+        Err(embedding::Unavailable::NoLocalModel) => None,
+        Err(e @ embedding::Unavailable::Endpoint(_)) => {
+            return Err(IngestError::Transient(anyhow::anyhow!("the collection's embedding model: {e}")));
+        }
     };
     let embedded_at = Instant::now();
     let new_chunks: Vec<NewChunk> = chunks
@@ -90,7 +94,7 @@ pub async fn ingest_version(
             embedding: embedded.as_ref().map(|e| e[i].clone()),
         })
         .collect();
-    store.publish_version(t, version_id, &new_chunks).await?;
+    store.publish_version(t, version_id, &new_chunks, Some(&version.embedding.model)).await?;
     let timings =
         IngestTimings { parse: parsed_at - started, embed: embedded_at - parsed_at, publish: embedded_at.elapsed() };
     Ok(Ingested { chunks: new_chunks.len(), embedded: embedded.is_some(), timings })

@@ -9,6 +9,7 @@ pub mod embedding;
 pub mod extractor;
 pub mod ingest;
 pub mod mmr;
+pub mod reembed;
 pub mod search;
 pub mod uploads;
 pub mod worker;

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use switchboard_store::{ChunkHit, SearchFilter, SearchScope, Store, Tenant};
+use switchboard_store::{ChunkHit, CollectionEmbedding, SearchFilter, SearchScope, Store, Tenant};
 
 use super::{embedding, mmr};
 use crate::state::AppState;
@@ -157,15 +157,46 @@ pub async fn signals(
 ) -> anyhow::Result<Signals> {
     let store: &dyn Store = state.store.as_ref();
     let text = if mode != Mode::Dense { store.search_text(t, scope, query).await? } else { Vec::new() };
-    let dense_model = if mode == Mode::Bm25 { None } else { state.embedder.clone() };
-    let dense_used = dense_model.is_some();
-    let vector = match dense_model {
-        Some(model) => {
-            let mut v = embedding::embed(model, vec![query.to_owned()]).await?;
-            store.search_vector(t, scope, &v.pop().unwrap_or_default()).await?
+    if mode == Mode::Bm25 {
+        return Ok(Signals { text, vector: Vec::new(), dense_used: false });
+    }
+    // Collections on different models are searched apart, each with the
+    // query embedded by its own model; their cosines are merged.
+    let mut by_model: Vec<(CollectionEmbedding, Vec<String>)> = Vec::new();
+    for c in store.collection_embeddings(t, &scope.collection_ids).await? {
+        match by_model.iter_mut().find(|(m, _)| (&m.model, m.dim, &m.endpoint) == (&c.model, c.dim, &c.endpoint)) {
+            Some((_, ids)) => ids.push(c.collection_id),
+            None => {
+                let ids = vec![c.collection_id.clone()];
+                by_model.push((c, ids));
+            }
         }
-        None => Vec::new(),
-    };
+    }
+    let mut vector = Vec::new();
+    let mut dense_used = false;
+    for (model, collection_ids) in by_model {
+        let found = match embedding::for_collection(state, t, &model).await {
+            Ok(found) => found,
+            Err(embedding::Unavailable::NoLocalModel) => continue,
+            Err(e) => {
+                // Search goes on with full text (and any other model) rather than failing.
+                tracing::warn!(error = %e, model = model.model, "a collection's embedding model is unavailable");
+                continue;
+            }
+        };
+        let embedded = match found.embed(vec![query.to_owned()]).await {
+            Ok(mut v) => v.pop().unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), model = model.model, "the query could not be embedded");
+                continue;
+            }
+        };
+        let part = SearchScope { collection_ids, ..scope.clone() };
+        vector.extend(store.search_vector(t, &part, &embedded).await?);
+        dense_used = true;
+    }
+    vector.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.chunk_id.cmp(&b.chunk_id)));
+    vector.truncate(scope.limit as usize);
     Ok(Signals { text, vector, dense_used })
 }
 

@@ -73,6 +73,7 @@ async fn run_job(state: &AppState, job: Job) -> anyhow::Result<Outcome> {
     let result = match job.kind.as_str() {
         "ingest" => run_ingest(state, &job).await.map(Some),
         "crawl" => super::crawl::job::run_crawl(state, &job).await.map(|()| None),
+        "embed" => super::reembed::run_embed(state, &job).await.map(|_| None),
         other => Err(IngestError::Permanent(format!("unknown job kind `{other}`"))),
     };
     let id = job.id.clone();
@@ -107,7 +108,7 @@ fn version_id(job: &Job) -> Option<&str> {
 async fn run_ingest(state: &AppState, job: &Job) -> Result<Ingested, IngestError> {
     let version_id = version_id(job).ok_or_else(|| IngestError::Permanent("job without a version_id".into()))?;
     let parser = Parser::from_settings(&state.settings.knowledge);
-    let done = ingest_version(state.store.as_ref(), state.embedder.clone(), &job.tenant(), version_id, &parser).await?;
+    let done = ingest_version(state, &job.tenant(), version_id, &parser).await?;
     tracing::info!(chunks = done.chunks, embedded = done.embedded, "document version published");
     state.jobs_changed.notify_waiters();
     Ok(done)
@@ -118,6 +119,10 @@ async fn run_ingest(state: &AppState, job: &Job) -> Result<Ingested, IngestError
 async fn record_failure(state: &AppState, job: &Job, message: &str) {
     if job.kind == "crawl" {
         return super::crawl::job::record_failure(state, job, message).await;
+    }
+    if job.kind == "embed" {
+        // The collection shows the chunks still without vectors (`vectors_pending`).
+        return tracing::error!(error = message, "re-embedding a collection failed for good");
     }
     if let Some(version_id) = version_id(job)
         && let Err(e) = state.store.fail_version(&job.tenant(), version_id, message).await

@@ -158,7 +158,9 @@ async fn search_collection(
     ApiJson(body): ApiJson<SearchBody>,
 ) -> ApiResult<Json<SearchResponse>> {
     p.require(Permission::Read)?;
-    state.store.get_collection(&p.tenant, &collection_id).await?;
+    let collection = state.store.get_collection(&p.tenant, &collection_id).await?;
+    // A collection on a remote model has vectors whether or not the local model is loaded.
+    let dense_available = collection.embedding_endpoint.is_some() || state.embedder.is_some();
     let query = body.query.trim();
     if query.is_empty() || query.chars().count() > 2000 {
         return Err(ApiError::invalid("`query` must be 1 to 2000 characters"));
@@ -173,7 +175,7 @@ async fn search_collection(
         "dense" => Mode::Dense,
         other => return Err(ApiError::invalid(format!("unknown mode `{other}` (hybrid, bm25 or dense)"))),
     };
-    if mode == Mode::Dense && state.embedder.is_none() {
+    if mode == Mode::Dense && !dense_available {
         return Err(ApiError::invalid("dense search needs the embedding model, which this server has not loaded"));
     }
     let fusion = match body.fusion.as_deref() {
@@ -191,7 +193,7 @@ async fn search_collection(
     }
     let req = SearchRequest { query, top_k: top_k as usize, mode, weights, filter, mmr };
     let (found, dense_used) = search(&state, &p.tenant, vec![collection_id], &req).await?;
-    Ok(Json(response(found, mode, dense_used, state.embedder.is_some())))
+    Ok(Json(response(found, mode, dense_used, dense_available)))
 }
 
 /// The wire form of a search: the API's response, and `switchboard search --json`.

@@ -219,8 +219,7 @@ async fn a_worker_killed_mid_job_loses_and_duplicates_nothing() {
     let t = job.tenant();
     let version_id = job.payload["version_id"].as_str().unwrap().to_owned();
     switchboard_server::knowledge::ingest::ingest_version(
-        app.store.as_ref(),
-        app.state.embedder.clone(),
+        &app.state,
         &t,
         &version_id,
         &switchboard_server::knowledge::extractor::Parser::from_settings(&app.state.settings.knowledge),

@@ -9,6 +9,7 @@ mod cli_knowledge;
 mod collections;
 mod conversations;
 mod crawl;
+mod embeddings;
 mod errors;
 mod files;
 mod filters;
