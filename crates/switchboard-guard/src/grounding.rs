@@ -79,17 +79,23 @@ impl GroundingReport {
         self.claims.iter().filter(|c| !c.supported)
     }
 
-    /// The answer with the unsupported claims removed (whitespace between sentences kept tidy).
+    /// The answer with the unsupported claims removed and the rest as written (its line breaks
+    /// and list markers kept), trimmed. What stays of an answer's first sentences does not
+    /// depend on what follows them, so the text of a reply checked sentence by sentence while
+    /// it is written grows into the text of the whole reply checked at its end.
     pub fn supported_text(&self, answer: &str) -> String {
         let mut out = String::with_capacity(answer.len());
-        for claim in self.claims.iter().filter(|c| c.supported) {
-            let sentence = answer[claim.span.clone()].trim();
-            if !out.is_empty() && !sentence.is_empty() {
-                out.push(' ');
+        let mut at = 0;
+        for claim in &self.claims {
+            // The whitespace-only segments between claims are no claims: kept.
+            out.push_str(&answer[at..claim.span.start]);
+            if claim.supported {
+                out.push_str(&answer[claim.span.clone()]);
             }
-            out.push_str(sentence);
+            at = claim.span.end;
         }
-        out
+        out.push_str(&answer[at..]);
+        out.trim().to_owned()
     }
 }
 
@@ -126,6 +132,25 @@ pub fn check(answer: &str, chunks: &[&str], options: &GroundingOptions) -> Groun
         claims.push(ClaimSupport { span, citations, cited, coverage, missing_numbers, missing_words, supported });
     }
     GroundingReport { claims }
+}
+
+/// Where the settled sentences of a text still being written end: the last sentence boundary
+/// (UAX #29, as [`check`] splits claims) that more text cannot move, so the claims before it are
+/// the claims the whole text will have there. A boundary's rules look ahead past spaces, closing
+/// brackets and digits to the next letter ("e.g. (see 4) below" is one sentence: a lower-case
+/// letter follows), so a boundary counts only once a letter or a line break follows it.
+pub fn settled(text: &str) -> usize {
+    let Some(last) = text.rfind(|c: char| c.is_alphabetic() || c == '\n') else { return 0 };
+    let mut end = 0;
+    let mut at = 0;
+    for sentence in text.split_sentence_bounds() {
+        at += sentence.len();
+        if at > last {
+            break;
+        }
+        end = at;
+    }
+    end
 }
 
 /// The `[n]` markers of a sentence (as 0-based indices, deduplicated, in order) and the sentence
@@ -244,5 +269,19 @@ mod tests {
         assert_eq!(citations_of("Free returns [1]."), (vec![0], "Free returns .".to_owned()));
         assert_eq!(citations_of("A [2][1] b [1, 3]"), (vec![1, 0, 2], "A  b ".to_owned()));
         assert_eq!(citations_of("see [note] and [0]"), (vec![], "see [note] and [0]".to_owned()));
+    }
+
+    #[test]
+    fn a_sentence_settles_once_a_letter_follows_it() {
+        assert_eq!(settled("Returns are free [1]."), 0, "the last sentence may go on");
+        let text = "Returns are free [1]. Ship";
+        assert_eq!(&text[..settled(text)], "Returns are free [1]. ");
+        // Digits decide nothing yet: "4. 5 items" and "4. 5 Items" split differently.
+        assert_eq!(settled("It costs 4. 5"), 0);
+        assert_eq!(settled("See e.g. (4) below"), 0, "a lower-case letter joins them");
+        let text = "Steps:\n";
+        assert_eq!(settled(text), 0);
+        let text = "One [1].\nTwo [1]. Th";
+        assert_eq!(&text[..settled(text)], "One [1].\nTwo [1]. ");
     }
 }

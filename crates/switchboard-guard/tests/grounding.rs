@@ -56,3 +56,19 @@ fn the_report_explains_and_can_drop_what_is_unsupported() {
     assert_eq!(&answer[bad.span.clone()], "Shipping to Austria costs 3.50 EUR [2].");
     assert_eq!(report.supported_text(answer), "Returns are free within 30 days [1].");
 }
+
+#[test]
+fn what_stays_keeps_its_layout_and_does_not_depend_on_what_follows() {
+    let answer = "Returns are free within 30 days [1].\n\n- Shipping to Austria costs 3.50 EUR [2].\n- Returns \
+                  are free within 30 days of delivery [1].";
+    let report = check(answer, &CHUNKS, &GroundingOptions::RECOMMENDED);
+    assert_eq!(
+        report.supported_text(answer),
+        "Returns are free within 30 days [1].\n\n- Returns are free within 30 days of delivery [1]."
+    );
+    // The first sentences alone, as a stream has them, keep to the start of the whole.
+    let first = &answer[..answer.find("- Returns").unwrap()];
+    let early = check(first, &CHUNKS, &GroundingOptions::RECOMMENDED).supported_text(first);
+    assert!(report.supported_text(answer).starts_with(&early), "{early:?}");
+    assert_eq!(check("  ", &CHUNKS, &GroundingOptions::RECOMMENDED).supported_text("  "), "");
+}
