@@ -28,17 +28,27 @@ pub(super) async fn keep_to_link_hosts(
     text: &str,
 ) -> anyhow::Result<(String, usize)> {
     // Most replies link nowhere: they need no look-up.
-    if restrict_links(text, |url| !is_web_link(url)) == text {
+    if !links_anywhere(text) {
         return Ok((text.to_owned(), 0));
     }
     let hosts = link_hosts(store, t, config, agent_id).await?;
+    Ok(keep_to(&hosts, text))
+}
+
+/// Whether `text` has a web link, image or bare URL for the link hosts to judge.
+pub(super) fn links_anywhere(text: &str) -> bool {
+    restrict_links(text, |url| !is_web_link(url)) != text
+}
+
+/// `text` with its links to hosts outside `hosts` reduced to text, and how many were.
+pub(super) fn keep_to(hosts: &LinkHosts, text: &str) -> (String, usize) {
     let removed = Cell::new(0);
     let kept = restrict_links(text, |url| {
         let allowed = hosts.allows(url);
         removed.set(removed.get() + usize::from(!allowed));
         allowed
     });
-    Ok((kept, removed.get()))
+    (kept, removed.get())
 }
 
 /// The hosts the agent's replies may link to.

@@ -20,11 +20,12 @@
 //! keeps it in a `SecretString`); no message carries it. The endpoint's address
 //! is checked against the `[llm]` network policy first.
 //!
-//! While the model writes, its text is released to the caller except for the
-//! last [`HOLD_BACK`] bytes, and before every release the whole text so far is
-//! checked for the canary and the agent's forbidden strings: a leak stops the
-//! stream before the leaking part is sent. The final reply is what the guard
-//! stage makes of the whole text; the caller's last event carries it.
+//! While the model writes, the whole text so far is checked for the canary and
+//! the agent's forbidden strings on every piece that arrives: a leak stops the
+//! stream. What the caller gets meanwhile is released by [`stream::Live`]: whole
+//! sentences, each time through the guard stage's own checks, so the streamed
+//! text is the start of the reply the guard stage makes of the whole text; the
+//! caller's last event carries that reply.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,14 +42,13 @@ use tokio::sync::mpsc;
 
 use super::agent::{AgentConfig, LlmEndpoint, LlmSettings};
 use super::budget;
+use super::claims::Evidence;
 use super::extractive::Passage;
 use super::pipeline::Usage;
+use super::stream::{self, Live};
 use super::tools::{self, ToolRecord};
 use crate::state::AppState;
 
-/// Bytes of model text held back from the caller until the text after them is
-/// seen: more than a spaced-out canary piece or a forbidden string needs.
-pub const HOLD_BACK: usize = 128;
 /// The most prompt tokens when neither the agent nor the model table says.
 const DEFAULT_PROMPT_TOKENS: u32 = 8_000;
 const DEFAULT_MAX_TOKENS: u32 = 1_024;
@@ -66,8 +66,8 @@ pub struct LlmReply {
     pub model: String,
     /// Why the stream was stopped before its end: `canary` or `forbidden`.
     pub withheld: Option<&'static str>,
-    /// Whether any text reached the caller while the model wrote.
-    pub streamed: bool,
+    /// What reached the caller while the model wrote (empty: nothing).
+    pub released: String,
     /// The model handed the conversation to a person, for this reason.
     pub handoff: Option<String>,
     pub tool_calls: Vec<ToolRecord>,
@@ -79,14 +79,21 @@ pub struct LlmFailure {
     /// A short machine-readable kind: `no_key`, `refused_address`, `budget`, `provider`, `tool_limit`.
     pub kind: &'static str,
     pub detail: String,
-    pub streamed: bool,
+    /// What reached the caller before the failure.
+    pub released: String,
     pub usage: Usage,
     pub tool_calls: Vec<ToolRecord>,
 }
 
 impl LlmFailure {
     fn new(kind: &'static str, detail: impl Into<String>) -> Self {
-        LlmFailure { kind, detail: detail.into(), streamed: false, usage: Usage::default(), tool_calls: Vec::new() }
+        LlmFailure {
+            kind,
+            detail: detail.into(),
+            released: String::new(),
+            usage: Usage::default(),
+            tool_calls: Vec::new(),
+        }
     }
 }
 
@@ -100,6 +107,7 @@ pub struct Ask<'a> {
     /// The agent version answering (its release snapshot when pinned).
     pub version_id: &'a str,
     pub conversation_id: &'a str,
+    pub agent_id: &'a str,
 }
 
 /// Builds the prompt, calls the model (and the tools it asks for) and
@@ -118,16 +126,18 @@ pub async fn act(
     let offered = tools::offered(&ask.config.tools);
     let call = Call { state, t, ask: &ask, provider: &provider, canary: &canary, max_tokens, offered: &offered };
     let mut turn = Turn { sources: ask.passages[..numbered].to_vec(), ..Turn::default() };
-    let result = call.run(messages, &mut turn, deltas.as_ref()).await;
+    let mut live = deltas.map(Live::new);
+    let result = call.run(messages, &mut turn, live.as_mut()).await;
+    let released = live.map(Live::into_released).unwrap_or_default();
     match result {
         Ok(mut reply) => {
             (reply.usage, reply.tool_calls, reply.sources) = (turn.usage, turn.trace, turn.sources);
-            reply.streamed |= turn.streamed;
+            reply.released = released;
             Ok(reply)
         }
         Err(mut failure) => {
             (failure.usage, failure.tool_calls) = (turn.usage, turn.trace);
-            failure.streamed |= turn.streamed;
+            failure.released = released;
             Err(failure)
         }
     }
@@ -139,7 +149,6 @@ struct Turn {
     sources: Vec<Passage>,
     trace: Vec<ToolRecord>,
     usage: Usage,
-    streamed: bool,
 }
 
 /// Everything the calls of one turn share.
@@ -159,13 +168,13 @@ impl Call<'_> {
         &self,
         mut messages: Vec<Message>,
         turn: &mut Turn,
-        deltas: Option<&mpsc::Sender<String>>,
+        mut live: Option<&mut Live>,
     ) -> Result<LlmReply, LlmFailure> {
         let limit = self.state.settings.llm.max_tool_calls as usize;
         loop {
-            let out = self.once(&messages, deltas, turn).await?;
+            let out = self.once(&messages, live.as_deref_mut(), turn).await?;
             if out.withheld.is_some() || out.calls.is_empty() {
-                return self.answer(out, deltas).await;
+                return self.answer(out);
             }
             let text = Some(out.text.clone()).filter(|t| !t.trim().is_empty());
             messages.push(Message::assistant_tool_calls(text, out.calls.iter().map(|c| c.call.clone()).collect()));
@@ -187,11 +196,12 @@ impl Call<'_> {
         }
     }
 
-    /// One model call within the token budget, its text streamed through the leak check.
+    /// One model call within the token budget, its text streamed through the leak check and
+    /// the guard stage's checks.
     async fn once(
         &self,
         messages: &[Message],
-        deltas: Option<&mpsc::Sender<String>>,
+        mut live: Option<&mut Live>,
         turn: &mut Turn,
     ) -> Result<Streamed, LlmFailure> {
         let (state, t, ask) = (self.state, self.t, self.ask);
@@ -211,6 +221,11 @@ impl Call<'_> {
             request = request.with_temperature(temperature);
         }
         let leak = Leak { canary: self.canary, forbidden: &ask.config.guardrails.forbidden_strings };
+        // What this call's answer may rest on: the sources and tool results so far.
+        let evidence = Evidence::new(&turn.sources, &turn.trace);
+        if let Some(live) = live.as_deref_mut() {
+            live.next_call();
+        }
         let mut out = Streamed::default();
         let mut events = self.provider.stream(request);
         let mut failure = None;
@@ -222,7 +237,10 @@ impl Call<'_> {
                         out.withheld = Some(why);
                         break;
                     }
-                    out.release(deltas, HOLD_BACK).await;
+                    if let Some(live) = live.as_deref_mut() {
+                        let shared = stream::Shared { state, t, config: ask.config, agent_id: ask.agent_id };
+                        live.offer(&shared, &out.text, &evidence).await;
+                    }
                 }
                 Ok(ChatEvent::ToolCall(call)) => out.calls.push(call),
                 Ok(ChatEvent::Usage(usage)) => out.usage = Some(usage),
@@ -242,24 +260,20 @@ impl Call<'_> {
         let usage = if started { out.usage(messages, &ask.llm.model) } else { Usage::default() };
         budget::settle(state, t, reservation, &usage).await;
         turn.usage = add(&turn.usage, &usage);
-        turn.streamed |= out.released > 0;
         match failure {
             Some(error) => Err(LlmFailure::new("provider", error.to_string())),
             None => Ok(out),
         }
     }
 
-    /// The final call's text as the turn's reply.
-    async fn answer(&self, mut out: Streamed, deltas: Option<&mpsc::Sender<String>>) -> Result<LlmReply, LlmFailure> {
+    /// The final call's text as the turn's reply (the guard stage sends what the
+    /// stream has not yet).
+    fn answer(&self, out: Streamed) -> Result<LlmReply, LlmFailure> {
         if out.withheld.is_none() && matches!(out.finish, Some(FinishReason::ContentFilter)) {
             return Err(LlmFailure::new("provider", "the provider's content filter withheld the reply"));
         }
-        if out.withheld.is_none() {
-            out.release(deltas, 0).await;
-        }
         Ok(LlmReply {
             model: if out.model.is_empty() { self.ask.llm.model.clone() } else { out.model.clone() },
-            streamed: out.released > 0,
             text: out.text,
             withheld: out.withheld,
             ..LlmReply::default()
@@ -290,11 +304,10 @@ impl Leak<'_> {
     }
 }
 
-/// The stream as it arrived, and how much of its text the caller has.
+/// The stream as it arrived.
 #[derive(Default)]
 struct Streamed {
     text: String,
-    released: usize,
     usage: Option<switchboard_llm::Usage>,
     finish: Option<FinishReason>,
     model: String,
@@ -303,20 +316,6 @@ struct Streamed {
 }
 
 impl Streamed {
-    /// Sends the text up to `hold_back` bytes from its end (on a character boundary).
-    async fn release(&mut self, deltas: Option<&mpsc::Sender<String>>, hold_back: usize) {
-        let Some(tx) = deltas else { return };
-        let mut end = self.text.len().saturating_sub(hold_back);
-        while !self.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        if end > self.released {
-            // A caller that went away stops nothing: the turn is still stored.
-            let _ = tx.send(self.text[self.released..end].to_owned()).await;
-            self.released = end;
-        }
-    }
-
     /// Tokens and cost: as the provider reported them, else estimated.
     fn usage(&self, messages: &[Message], model: &str) -> Usage {
         let usage = self.usage.unwrap_or_else(|| switchboard_llm::Usage {

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod budget;
+mod claims;
 pub mod extractive;
 pub mod http_tools;
 pub mod intents;
@@ -11,4 +12,5 @@ mod links;
 pub mod llm;
 pub mod phrases;
 pub mod pipeline;
+mod stream;
 pub mod tools;

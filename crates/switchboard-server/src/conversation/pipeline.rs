@@ -9,7 +9,8 @@
 //! guard    canary and forbidden strings withhold, grounding drops unsupported
 //!          claims, links only to the agent's link hosts, PII in the reply,
 //!          markdown made safe, confidence threshold
-//! reply    stream the text to the caller
+//! reply    stream the text to the caller (an LLM's reply: its guarded first
+//!          sentences went out while the model wrote, see `stream.rs`; the rest now)
 //! persist  the assistant message with citations, outcome, confidence, timings, verdicts
 //! ```
 //!
@@ -19,16 +20,15 @@
 use std::time::Instant;
 
 use serde::Serialize;
-use switchboard_guard::grounding::GroundingOptions;
 use switchboard_store::{Actor, Conversation, Message, MessageRole, NewMessage, Ownership, Store, Tenant, Transition};
 use tokio::sync::mpsc;
 
 use super::agent::{AgentConfig, Mode};
+use super::claims::{self, Evidence};
 use super::extractive::{self, Passage};
 use super::intents::IntentVerdict;
 use super::llm::{self, LlmFailure, LlmReply};
 use super::phrases::{Phrase, say};
-use super::tools;
 use crate::error::{ApiError, ApiResult};
 use crate::knowledge::embedding;
 use crate::knowledge::search::{self, SearchRequest, Weights};
@@ -145,6 +145,10 @@ pub struct Turn {
     pub usage: Usage,
     pub timings: Timings,
     pub status: Ownership,
+    /// Some text was streamed (`delta` events) and the reply is not its continuation: a check
+    /// on the whole reply changed it after part of it was shown (the model leaked and the reply
+    /// was withheld, the stream broke off, …). The reply replaces what was streamed.
+    pub deltas_replaced: bool,
 }
 
 /// What the act stage decided, before guarding.
@@ -160,8 +164,9 @@ struct Draft {
     /// The model that answered (a fallback's name when it served).
     model: Option<String>,
     usage: Usage,
-    /// Whether the caller already got the text as the model wrote it.
-    streamed: bool,
+    /// What the caller already has of the text, streamed as the model wrote it
+    /// (the guarded text of the reply's first sentences: see `stream.rs`).
+    released: String,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -225,6 +230,7 @@ pub async fn run_turn(
             usage: Usage::default(),
             timings,
             status: conversation.status,
+            deltas_replaced: false,
         });
     }
     let version = store.get_agent_version_by_id(t, &conversation.agent_version_id).await?;
@@ -290,6 +296,7 @@ pub async fn run_turn(
                     passages: &passages,
                     version_id: &version.id,
                     conversation_id,
+                    agent_id: &conversation.agent_id,
                 };
                 let result = llm::act(state, t, ask, live).await;
                 timings.generate = ms(stage);
@@ -319,13 +326,18 @@ pub async fn run_turn(
     timings.guard = ms(stage);
 
     // reply: the customer sees the draft only when it is released; a held
-    // draft is stored for a person to approve.
+    // draft is stored for a person to approve. What was streamed while the
+    // model wrote is the guarded start of this text, and the rest follows; when
+    // a later check changed the reply (a leak withheld it, the stream broke
+    // off), the final event says the reply replaces what was streamed.
     let held = draft.escalate.is_some() && draft.outcome == Outcome::Answered;
     let shown = if held { say(Phrase::Drafted, &lang).to_owned() } else { draft.text.clone() };
-    if let Some(tx) = deltas
-        && !draft.streamed
-    {
-        stream_text(&tx, &shown).await;
+    let mut deltas_replaced = false;
+    if let Some(tx) = deltas {
+        match shown.strip_prefix(draft.released.as_str()) {
+            Some(rest) => stream_text(&tx, rest).await,
+            None => deltas_replaced = true,
+        }
     }
 
     // persist
@@ -342,6 +354,7 @@ pub async fn run_turn(
         "answerer": draft.answerer,
         "model": draft.model,
         "usage": draft.usage,
+        "deltas_replaced": deltas_replaced,
     });
     let reply = store
         .add_message(
@@ -387,6 +400,7 @@ pub async fn run_turn(
         usage: draft.usage,
         timings,
         status,
+        deltas_replaced,
     })
 }
 
@@ -402,7 +416,7 @@ impl Draft {
             answerer: "extractive",
             model: None,
             usage: Usage::default(),
-            streamed: false,
+            released: String::new(),
         }
     }
 
@@ -685,14 +699,14 @@ fn llm_draft(result: Result<LlmReply, LlmFailure>, config: &AgentConfig, lang: &
             } else {
                 abstain(config, lang, Phrase::Unavailable, "the language model could not answer")
             };
-            return Draft { evidence, answerer: "llm", usage: failure.usage, streamed: failure.streamed, ..draft };
+            return Draft { evidence, answerer: "llm", usage: failure.usage, released: failure.released, ..draft };
         }
     };
     let base = |draft: Draft| Draft {
         answerer: "llm",
         model: Some(reply.model.clone()),
         usage: reply.usage.clone(),
-        streamed: reply.streamed,
+        released: reply.released.clone(),
         ..draft
     };
     if let Some(reason) = &reply.handoff {
@@ -705,38 +719,23 @@ fn llm_draft(result: Result<LlmReply, LlmFailure>, config: &AgentConfig, lang: &
         return base(Draft { evidence, confidence: 0.0, ..refused });
     }
     let numbered = &reply.sources;
-    // What the organization's own tools answered this turn is evidence too (an
-    // order's status is in no help article); it follows the numbered sources.
-    let from_tools: Vec<&tools::ToolRecord> = reply.tool_calls.iter().filter(|c| c.ran && !c.builtin).collect();
-    let chunks: Vec<&str> =
-        numbered.iter().map(|p| p.text.as_str()).chain(from_tools.iter().map(|c| c.result.as_str())).collect();
-    // Links only to what the material says: a planted instruction can make the model write a
-    // URL that carries the conversation elsewhere (RELIABILITY L1, L6). Before the grounding
-    // check, so that URLs do not split its sentences.
-    let material: Vec<&str> = chunks.iter().copied().chain(numbered.iter().filter_map(|p| p.url.as_deref())).collect();
-    let written =
-        switchboard_guard::markdown::restrict_links(&reply.text, |url| material.iter().any(|m| m.contains(url)));
-    let links_removed = written != reply.text;
-    let report = switchboard_guard::grounding::check(&written, &chunks, &GroundingOptions::RECOMMENDED);
-    let dropped: Vec<&str> = report.unsupported().map(|c| written[c.span.clone()].trim()).collect();
-    let claims = report.claims.len();
-    let text = if dropped.is_empty() { written.trim().to_owned() } else { report.supported_text(&written) };
-    let numbers: Vec<usize> =
-        llm::cited_numbers(&text).into_iter().filter(|n| (1..=numbered.len()).contains(n)).collect();
-    let tools_used: Vec<&str> = from_tools.iter().map(|c| c.name.as_str()).collect();
+    let evidence_of = Evidence::new(numbered, &reply.tool_calls);
+    let checked = claims::check(&reply.text, &evidence_of);
     let evidence = serde_json::json!({
-        "grounding": {"claims": claims, "dropped": dropped, "tools": tools_used, "links_removed": links_removed},
+        "grounding": {
+            "claims": checked.claims,
+            "dropped": checked.dropped,
+            "tools": evidence_of.tools,
+            "links_removed": checked.links_removed,
+        },
         "tool_calls": reply.tool_calls,
     });
-    let confidence = (claims - dropped.len()) as f64 / claims.max(1) as f64;
-    if numbers.is_empty() && !from_tools.is_empty() && !text.trim().is_empty() && confidence > 0.0 {
-        // Grounded in the tools' answers: no article to cite, but not a guess either.
-        return base(Draft { text, outcome: Outcome::Answered, confidence, evidence, ..Draft::empty() });
-    }
-    if numbers.is_empty() {
+    let confidence = checked.confidence();
+    if !checked.answers(&evidence_of) {
         let draft = abstain(config, lang, Phrase::Abstain, "no grounded answer in the knowledge");
         return base(Draft { evidence, ..draft });
     }
+    let (text, numbers) = (checked.text, checked.cited);
     let citations = numbers
         .into_iter()
         .map(|n| {
@@ -776,10 +775,15 @@ fn guard(
         let refused = Draft::fixed(Phrase::Refused, lang, Outcome::Refused, None);
         draft = Draft { text: refused.text, outcome: refused.outcome, citations: Vec::new(), escalate: None, ..draft };
     }
-    let redacted = switchboard_guard::pii::redact(&draft.text);
-    verdicts.pii_in_reply = kinds(&redacted.findings);
-    draft.text = switchboard_guard::markdown::sanitize_markdown(&redacted.text, &[]);
+    (draft.text, verdicts.pii_in_reply) = outgoing(&draft.text);
     (draft, verdicts)
+}
+
+/// The last step for every reply, stored or streamed: personal data redacted, markdown made
+/// safe. Returns the text and the kinds of personal data redacted.
+pub(super) fn outgoing(text: &str) -> (String, Vec<String>) {
+    let redacted = switchboard_guard::pii::redact(text);
+    (switchboard_guard::markdown::sanitize_markdown(&redacted.text, &[]), kinds(&redacted.findings))
 }
 
 /// The agent's forbidden strings found in `text`, ignoring case, accents and

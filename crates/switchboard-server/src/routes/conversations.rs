@@ -167,6 +167,11 @@ pub struct TurnDto {
     pub timings_ms: TimingsDto,
     /// The conversation's owner after this turn.
     pub status: String,
+    /// With `Accept: text/event-stream`: `true` when `reply.text` is not what the `delta`
+    /// events added up to, because a check on the whole reply changed it after part of it was
+    /// streamed (the model leaked and the reply was withheld, the stream broke off, …). Show
+    /// `reply.text` in place of the streamed text. `false` otherwise: the deltas are the reply.
+    pub deltas_replaced: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -339,6 +344,7 @@ pub fn turn_dto(turn: Turn) -> TurnDto {
             total: t.total,
         },
         status: turn.status.as_str().into(),
+        deltas_replaced: turn.deltas_replaced,
     }
 }
 

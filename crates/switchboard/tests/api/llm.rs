@@ -12,14 +12,14 @@ use switchboard_llm::mock::{MockLlm, Script};
 use crate::helpers::*;
 
 const KEY: &str = "sk-test-LLMKEY-5e6f7a8b9c0d";
-const RETURNS: &str =
+pub(crate) const RETURNS: &str =
     "# Returns\n\nCustomers in the EU may return any item within 30 days of delivery for a full refund.\n";
-const ANSWER: &str = "EU customers may return any item within 30 days of delivery for a full refund [1].";
+pub(crate) const ANSWER: &str = "EU customers may return any item within 30 days of delivery for a full refund [1].";
 
-struct Setup {
-    app: TestApp,
-    mock: MockLlm,
-    conversation: String,
+pub(crate) struct Setup {
+    pub app: TestApp,
+    pub mock: MockLlm,
+    pub conversation: String,
     agent: String,
 }
 
@@ -33,12 +33,17 @@ async fn llm_app() -> TestApp {
 
 /// An app with the returns policy, the key as a secret, and an agent on `mock` with `extra` settings.
 async fn setup(extra: Value, llm_extra: Value) -> Setup {
+    setup_with(RETURNS, extra, llm_extra).await
+}
+
+/// [`setup`] with `returns` as the returns policy.
+pub(crate) async fn setup_with(returns: &str, extra: Value, llm_extra: Value) -> Setup {
     let app = llm_app().await;
     let mock = MockLlm::start().await;
     let c: Value = app.post("/v1/collections", &app.a.key, &json!({"name": "Help"})).await.json().await.unwrap();
     let kb = c["id"].as_str().unwrap().to_owned();
     let r = app
-        .post(&format!("/v1/collections/{kb}/documents"), &app.a.key, &json!({"title": "Returns", "text": RETURNS}))
+        .post(&format!("/v1/collections/{kb}/documents"), &app.a.key, &json!({"title": "Returns", "text": returns}))
         .await;
     assert_eq!(r.status(), 202);
     app.run_jobs().await;
@@ -71,6 +76,12 @@ async fn ask(s: &Setup, text: &str) -> Value {
 
 /// The turn over SSE: the deltas joined, and the final `message` event.
 async fn ask_streaming(s: &Setup, text: &str) -> (String, Value) {
+    let (deltas, last) = ask_streaming_deltas(s, text).await;
+    (deltas.concat(), last)
+}
+
+/// The turn over SSE: each delta, and the final `message` event.
+pub(crate) async fn ask_streaming_deltas(s: &Setup, text: &str) -> (Vec<String>, Value) {
     let r = s
         .app
         .request(reqwest::Method::POST, &format!("/v1/conversations/{}/messages", s.conversation), &s.app.a.key)
@@ -81,7 +92,7 @@ async fn ask_streaming(s: &Setup, text: &str) -> (String, Value) {
         .unwrap();
     assert_eq!(r.status(), 200);
     let body = r.text().await.unwrap();
-    let (mut deltas, mut last) = (String::new(), None);
+    let (mut deltas, mut last) = (Vec::new(), None);
     for block in body.split("\n\n").filter(|b| !b.trim().is_empty()) {
         let event = block.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("message");
         let data: String = block.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
@@ -90,7 +101,7 @@ async fn ask_streaming(s: &Setup, text: &str) -> (String, Value) {
         }
         let data: Value = serde_json::from_str(&data).unwrap();
         match event {
-            "delta" => deltas.push_str(data["text"].as_str().unwrap()),
+            "delta" => deltas.push(data["text"].as_str().unwrap().to_owned()),
             "message" => last = Some(data),
             other => panic!("unexpected event {other}: {data}"),
         }
@@ -98,7 +109,7 @@ async fn ask_streaming(s: &Setup, text: &str) -> (String, Value) {
     (deltas, last.expect("the stream ends with the whole turn"))
 }
 
-async fn stored_reply(s: &Setup) -> Value {
+pub(crate) async fn stored_reply(s: &Setup) -> Value {
     let path = format!("/v1/conversations/{}/messages?limit=100", s.conversation);
     let all: Value = s.app.get(&path, &s.app.a.key).await.json().await.unwrap();
     all["messages"].as_array().unwrap().last().unwrap().clone()

@@ -27,5 +27,6 @@ mod rate_limit;
 mod roles;
 mod secrets;
 mod stats;
+mod streaming;
 mod tools;
 mod widget;
