@@ -20,7 +20,7 @@ pub(crate) struct Setup {
     pub app: TestApp,
     pub mock: MockLlm,
     pub conversation: String,
-    agent: String,
+    pub agent: String,
 }
 
 async fn llm_app() -> TestApp {

@@ -11,30 +11,44 @@ use crate::llm::{ANSWER, RETURNS, ask_streaming_deltas, setup_with, stored_reply
 
 const QUESTION: &str = "How long do I have to return something in the EU?";
 
+const RETURNS_WITH_LINKS: &str = "# Returns\n\nCustomers in the EU may return any item within 30 days of \
+                                  delivery for a full refund. Order a return box from \
+                                  https://partner.example/box or print the label at https://shop.example/label.\n";
+/// Both URLs are in the source word for word: only the link hosts tell them apart.
+const WITH_LINKS: &str = "EU customers may return any item within 30 days of delivery for a full refund [1]. \
+                          Order a return box from [our partner](https://partner.example/box) [1]. \
+                          Print the label at https://shop.example/label [1].";
+const GUARDED: &str = "EU customers may return any item within 30 days of delivery for a full refund [1]. \
+                       Order a return box from our partner [1]. Print the label at https://shop.example/label [1].";
+
 #[tokio::test]
 async fn a_link_to_a_host_outside_the_link_hosts_never_reaches_a_delta() {
-    let returns = "# Returns\n\nCustomers in the EU may return any item within 30 days of delivery for a full \
-                   refund. Order a return box from https://partner.example/box or print the label at \
-                   https://shop.example/label.\n";
-    let s = setup_with(returns, json!({"guardrails": {"link_hosts": ["shop.example"]}}), json!({})).await;
-    // Both URLs are in the source word for word: only the link hosts tell them apart.
-    let written = format!(
-        "{ANSWER} Order a return box from [our partner](https://partner.example/box) [1]. \
-         Print the label at https://shop.example/label [1]."
-    );
-    s.mock.push(Script::reply_in(written, 40));
+    let s = setup_with(RETURNS_WITH_LINKS, json!({"guardrails": {"link_hosts": ["shop.example"]}}), json!({})).await;
+    s.mock.push(Script::reply_in(WITH_LINKS, 40));
     let (deltas, turn) = ask_streaming_deltas(&s, QUESTION).await;
-    let expected =
-        format!("{ANSWER} Order a return box from our partner [1]. Print the label at https://shop.example/label [1].");
-    assert_eq!(turn["reply"]["text"], expected.as_str(), "{turn}");
+    assert_eq!(turn["reply"]["text"], GUARDED, "{turn}");
     assert!(deltas.iter().all(|d| !d.contains("partner.example")), "{deltas:?}");
-    assert_eq!(deltas.concat(), expected, "the deltas add up to the reply");
+    assert_eq!(deltas.concat(), GUARDED, "the deltas add up to the reply");
     assert_eq!(turn["deltas_replaced"], false, "{turn}");
     // Released while the model wrote, a sentence at a time: the first delta is the first sentence.
     assert_eq!(deltas[0], ANSWER, "{deltas:?}");
     let stored = stored_reply(&s).await;
-    assert_eq!(stored["text"], expected.as_str());
+    assert_eq!(stored["text"], GUARDED);
     assert_eq!(stored["details"]["guard"]["links_removed"], 1, "{stored}");
+}
+
+#[tokio::test]
+async fn without_listed_link_hosts_the_stream_looks_up_the_default_ones() {
+    let s = setup_with(RETURNS_WITH_LINKS, json!({}), json!({})).await;
+    // No `guardrails.link_hosts`: the widget's origins (and crawled sites) are the hosts.
+    let deployment = json!({"name": "Shop site", "agent_id": s.agent, "allowed_origins": ["https://shop.example"]});
+    let r = s.app.post("/v1/deployments", &s.app.a.key, &deployment).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    s.mock.push(Script::reply_in(WITH_LINKS, 40));
+    let (deltas, turn) = ask_streaming_deltas(&s, QUESTION).await;
+    assert_eq!(turn["reply"]["text"], GUARDED, "{turn}");
+    assert!(deltas.iter().all(|d| !d.contains("partner.example")), "{deltas:?}");
+    assert_eq!((deltas.concat().as_str(), deltas[0].as_str()), (GUARDED, ANSWER), "{deltas:?}");
 }
 
 #[tokio::test]
