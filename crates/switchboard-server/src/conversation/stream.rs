@@ -9,8 +9,8 @@
 //! characters each) would show a claim, or half a link, before anything could judge it;
 //! paragraphs or the whole reply would make the customer wait for all of it.
 //!
-//! Each time the model's text gains a settled sentence ([`grounding::settled`]), the text up to it goes
-//! through the guard stage's own functions, in the stage's order:
+//! Each time the model's text gains a settled sentence ([`grounding::settled`]), the text up to
+//! it goes through the guard stage's own functions, in the stage's order:
 //!
 //! 1. [`claims::check`]: links the material never wrote reduced to text, sentences their chunks
 //!    do not support dropped;
@@ -28,9 +28,10 @@
 //! later, say), nothing more is sent and the final event says the reply replaces the deltas;
 //! the same holds when a check on the whole reply changes it (a leak, a broken stream). The leak
 //! check on the raw text (canary, forbidden strings) runs before this on every model piece, in
-//! `llm.rs`: a sentence is released only once all of it has passed, so at most the part of a
-//! leak that lies before a sentence end (fewer letters than the canary check looks for) is ever
-//! out.
+//! `llm.rs`: a sentence is released only once all of it has passed, so of a leak at most what
+//! lies before a sentence end inside it goes out: of the canary, fewer characters than the check
+//! counts as a leak; of a forbidden string that spans a sentence end (rare: they are names and
+//! codes), its first words.
 
 use switchboard_guard::grounding;
 use switchboard_guard::links::LinkHosts;
