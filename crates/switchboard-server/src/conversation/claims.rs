@@ -20,6 +20,8 @@ pub(super) struct Evidence {
     numbered: usize,
     /// The organization's tools that answered.
     pub tools: Vec<String>,
+    /// The numbered sources' texts: what the knowledge publishes (not redacted from a reply).
+    pub published: Vec<String>,
 }
 
 impl Evidence {
@@ -29,7 +31,8 @@ impl Evidence {
             numbered.iter().map(|p| p.text.clone()).chain(from_tools.iter().map(|c| c.result.clone())).collect();
         let material = chunks.iter().cloned().chain(numbered.iter().filter_map(|p| p.url.clone())).collect();
         let tools = from_tools.iter().map(|c| c.name.clone()).collect();
-        Evidence { chunks, material, numbered: numbered.len(), tools }
+        let published = numbered.iter().map(|p| p.text.clone()).collect();
+        Evidence { chunks, material, numbered: numbered.len(), tools, published }
     }
 }
 

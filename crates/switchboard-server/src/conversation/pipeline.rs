@@ -252,6 +252,8 @@ pub async fn run_turn(
 
     let min_confidence = config.guardrails.min_confidence.unwrap_or(extractive::DEFAULT_MIN_CONFIDENCE);
     let mut quarantined = Vec::new();
+    // The knowledge this turn's reply may quote (what it publishes is not redacted from it).
+    let mut published: Vec<String> = Vec::new();
     let draft = if let Some(injection) = &route.injection {
         Draft::fixed(Phrase::Refused, &lang, Outcome::Refused, None)
             .with_evidence(serde_json::json!({"injection": injection}))
@@ -279,6 +281,7 @@ pub async fn run_turn(
             None => true,
         });
         route.query = Some(query.clone());
+        published = passages.iter().map(|p| p.text.clone()).collect();
         timings.retrieve = ms(stage);
 
         // act
@@ -320,7 +323,7 @@ pub async fn run_turn(
     let (text, links_removed) =
         super::links::keep_to_link_hosts(store, t, &config, &conversation.agent_id, &draft.text).await?;
     draft.text = text;
-    let (draft, mut verdicts) = guard(draft, &config, pii_in_message, min_confidence, &lang);
+    let (draft, mut verdicts) = guard(draft, &config, pii_in_message, min_confidence, &lang, &published);
     verdicts.quarantined_chunks = quarantined;
     verdicts.links_removed = links_removed;
     timings.guard = ms(stage);
@@ -762,6 +765,7 @@ fn guard(
     pii_in_message: Vec<String>,
     min_confidence: f64,
     lang: &str,
+    published: &[String],
 ) -> (Draft, GuardVerdicts) {
     let mut verdicts = GuardVerdicts {
         pii_in_message,
@@ -775,14 +779,16 @@ fn guard(
         let refused = Draft::fixed(Phrase::Refused, lang, Outcome::Refused, None);
         draft = Draft { text: refused.text, outcome: refused.outcome, citations: Vec::new(), escalate: None, ..draft };
     }
-    (draft.text, verdicts.pii_in_reply) = outgoing(&draft.text);
+    (draft.text, verdicts.pii_in_reply) = outgoing(&draft.text, published);
     (draft, verdicts)
 }
 
-/// The last step for every reply, stored or streamed: personal data redacted, markdown made
-/// safe. Returns the text and the kinds of personal data redacted.
-pub(super) fn outgoing(text: &str) -> (String, Vec<String>) {
-    let redacted = switchboard_guard::pii::redact(text);
+/// The last step for every reply, stored or streamed: personal data redacted (except what the
+/// knowledge the reply rests on publishes: the business's own phone number, address or bank
+/// account), markdown made safe. Returns the text and the kinds of personal data redacted.
+pub(super) fn outgoing(text: &str, published: &[String]) -> (String, Vec<String>) {
+    let published: Vec<&str> = published.iter().map(String::as_str).collect();
+    let redacted = switchboard_guard::pii::redact_unpublished(text, &published);
     (switchboard_guard::markdown::sanitize_markdown(&redacted.text, &[]), kinds(&redacted.findings))
 }
 

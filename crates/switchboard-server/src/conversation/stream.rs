@@ -115,6 +115,6 @@ impl Live {
         if !pipeline::forbidden_in(&linked, &shared.config.guardrails.forbidden_strings).is_empty() {
             return None;
         }
-        Some(pipeline::outgoing(&linked).0)
+        Some(pipeline::outgoing(&linked, &evidence.published).0)
     }
 }

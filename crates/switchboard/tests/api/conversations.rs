@@ -407,6 +407,27 @@ async fn a_card_number_never_reaches_the_transcript() {
     assert!(stored[0]["text"].as_str().unwrap().contains("[card]"), "{}", stored[0]["text"]);
 }
 
+/// The business's own phone number and address in its knowledge are what a customer asking
+/// for them must read; the customer's personal data stays out of the transcript all the same.
+#[tokio::test]
+async fn contact_details_the_knowledge_publishes_are_answered_while_the_customer_s_stay_redacted() {
+    let app = spawn_app().await;
+    let contact = "# Contact us\n\n## Phone\n\nOur US support line is +1 775-555-0142, Monday to Friday.\n\n\
+                   ## Email\n\nWrite to help@tarnfield.example and we answer within a day.\n";
+    let kb = collection_with(&app, &[("Contact us", contact)]).await;
+    let agent_id = agent(&app, json!({"name": "Helper", "collection_ids": [kb]})).await;
+    let c = conversation(&app, &agent_id).await;
+    let turn = say(&app, &c, "What is your US support phone number?").await;
+    assert_eq!(turn["outcome"], "answered", "{turn}");
+    assert!(turn["reply"]["text"].as_str().unwrap().contains("+1 775-555-0142"), "{turn}");
+    // The same number written by the customer is theirs to give, not the reply's to repeat.
+    let turn = say(&app, &c, "My card 4111 1111 1111 1111 was declined, call me back on +44 7700 900123").await;
+    assert!(!turn.to_string().contains("7700 900123"), "{turn}");
+    let all = serde_json::to_string(&messages(&app, &c).await).unwrap();
+    assert!(!all.contains("4111") && !all.contains("7700 900123"), "{all}");
+    assert!(all.contains("+1 775-555-0142"), "{all}");
+}
+
 #[tokio::test]
 async fn replies_stream_as_server_sent_events_ending_in_the_full_object() {
     let app = spawn_app().await;
