@@ -3,6 +3,7 @@
 //! extractive answerer and the language-model answerer. Start reading at [`pipeline::run_turn`].
 
 pub mod agent;
+pub mod answer_type;
 pub mod budget;
 mod claims;
 pub mod extractive;
