@@ -49,6 +49,10 @@ pub struct Candidate {
     pub expects: Option<AnswerType>,
     /// Whether it holds a fact of that kind (`None`: the question does not say).
     pub fits: Option<bool>,
+    /// Table cells (`UK: 9`) whose heading and value are both in the question.
+    pub cells_matched: usize,
+    /// It holds an identifier the question names word for word (a SKU, an order code).
+    pub identifier: bool,
 }
 
 /// One numbered source of an answer.
@@ -98,6 +102,11 @@ const MAX_ANSWER_SENTENCES: usize = 3;
 const TYPE_FIT_BONUS: f64 = 0.06;
 /// The confidence of an answer without the kind of fact asked for is scaled by this.
 const TYPE_MISS_FACTOR: f64 = 0.75;
+/// Added to the ranking score per table cell matched by heading and value (two at most).
+const CELL_BONUS: f64 = 0.05;
+/// With the question's identifier in the best sentence, confidence is at least
+/// this plus half the lexical share.
+const IDENTIFIER_FLOOR: f64 = 0.35;
 const MAX_ANSWER_WORDS: usize = 90;
 
 /// Words that carry no topic. Kept short on purpose: "return", "order" and
@@ -200,7 +209,17 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
     let mut found = Vec::new();
     for (p, passage) in passages.iter().enumerate() {
         for (position, (text, match_text)) in sentences(&passage.text).into_iter().enumerate() {
-            found.push(Candidate { passage: p, position, text, match_text, lexical: 0.0, expects: None, fits: None });
+            found.push(Candidate {
+                passage: p,
+                position,
+                text,
+                match_text,
+                lexical: 0.0,
+                expects: None,
+                fits: None,
+                cells_matched: 0,
+                identifier: false,
+            });
         }
     }
     if let Some(kind) = expected(question) {
@@ -217,6 +236,13 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
     };
     if question_terms.is_empty() || found.is_empty() {
         return found;
+    }
+    let identifiers = identifiers(question);
+    let cell_terms = terms(&without_apostrophes(question));
+    for c in &mut found {
+        let text = c.text.to_lowercase();
+        c.identifier = identifiers.iter().any(|id| text.contains(id.as_str()));
+        c.cells_matched = cells_matched(&c.text, &cell_terms);
     }
     // Rarer words among the candidates say more about which one answers.
     let bags: Vec<HashSet<String>> = found.iter().map(|c| terms(&c.match_text).into_iter().collect()).collect();
@@ -247,6 +273,41 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
     found
 }
 
+/// Codes a customer copies from a label or an email (`TF-FW-SCRM-BRN`, `A1234`):
+/// five or more characters, letters with digits or hyphens. Lower-cased.
+fn identifiers(question: &str) -> Vec<String> {
+    question
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .filter(|w| {
+            w.chars().count() >= 5
+                && w.chars().any(char::is_alphabetic)
+                && (w.chars().any(|c| c.is_ascii_digit()) || w.contains('-'))
+        })
+        .collect()
+}
+
+/// How many cells of a table row (`UK: 9 | EU: 43`) have both their heading
+/// and their value among the question's terms: "UK size 9" picks the row of
+/// UK 9, not the row where another column happens to hold a 9.
+fn cells_matched(text: &str, question_terms: &[String]) -> usize {
+    if !text.contains(" | ") {
+        return 0;
+    }
+    text.split(" | ")
+        .filter_map(|cell| cell.split_once(": "))
+        .filter(|(heading, value)| {
+            let (h, v) = (terms(&without_apostrophes(heading)), terms(&without_apostrophes(value)));
+            !h.is_empty() && !v.is_empty() && h.iter().chain(&v).all(|t| question_terms.contains(t))
+        })
+        .count()
+}
+
+/// "men's" as one word ("mens"), so its "s" never matches a size S.
+fn without_apostrophes(text: &str) -> String {
+    text.replace(['\'', '\u{2019}'], "")
+}
+
 /// Picks the answer. `semantic[i]` is the cosine similarity of candidate `i`
 /// to the question, when a model is loaded.
 pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<&[f32]>) -> Answer {
@@ -266,10 +327,12 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
         let prior = 1.0 / (1.0 + c.passage as f64);
         // A sentence holding the kind of fact asked for ("how much": an amount) is preferred.
         let fits = if c.fits == Some(true) { TYPE_FIT_BONUS } else { 0.0 };
-        fits + match sem(i) {
-            Some(s) => 0.55 * s + 0.30 * c.lexical + 0.15 * prior,
-            None => 0.80 * c.lexical + 0.20 * prior,
-        }
+        let cells = CELL_BONUS * c.cells_matched.min(2) as f64;
+        fits + cells
+            + match sem(i) {
+                Some(s) => 0.55 * s + 0.30 * c.lexical + 0.15 * prior,
+                None => 0.80 * c.lexical + 0.20 * prior,
+            }
     };
     let scores: Vec<f64> = (0..candidates.len()).map(score).collect();
     let best = (0..candidates.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
@@ -284,7 +347,9 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
         let adjacent = candidates[i].position.abs_diff(candidates[best].position) == 1;
         let continues =
             candidates[i].position == candidates[best].position + 1 && starts_like_continuation(&candidates[i].text);
-        if (scores[i] >= 0.85 * best_score && adjacent) || continues {
+        // The row a question picked by its cells stands alone: the rows around it are other sizes.
+        let other_row = candidates[i].cells_matched < candidates[best].cells_matched;
+        if ((scores[i] >= 0.85 * best_score && adjacent) || continues) && !other_row {
             chosen.push(i);
         }
     }
@@ -345,6 +410,13 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
     let best_lexical = candidates[best].lexical;
     let mut confidence = confidence(best_lexical, best_semantic, top_chunk_dense);
     // An answer without the kind of fact asked for is most likely about something near it.
+    // An identifier the customer copied, found word for word, is evidence that
+    // no embedding of an out-of-vocabulary code can give; when most of the
+    // question is about it (an example order number in an article does not
+    // answer a question about a double charge).
+    if candidates[best].identifier && best_lexical >= 0.5 {
+        confidence = confidence.max(IDENTIFIER_FLOOR + 0.5 * best_lexical);
+    }
     let answer_fits = expects.map(|_| chosen.iter().any(|&i| candidates[i].fits == Some(true)));
     if answer_fits == Some(false) {
         confidence *= TYPE_MISS_FACTOR;
@@ -489,6 +561,31 @@ mod tests {
         assert_eq!(weight.evidence.answer_fits, Some(false));
         assert_eq!(doors.evidence.answer_fits, None, "the question names no kind of fact");
         assert!(weight.confidence < 0.8 * doors.confidence, "{} vs {}", weight.confidence, doors.confidence);
+    }
+
+    #[test]
+    fn a_table_row_is_picked_by_its_cells_not_by_a_number_elsewhere_in_it() {
+        let passages = vec![passage(
+            "Sizing > Footwear",
+            "UK: 8 | EU: 42 | US men's: 9 | US women's: 10\nUK: 9 | EU: 43 | US men's: 10 | US women's: 11",
+        )];
+        let cands = candidates("I'm a UK size 9 in shoes, what's that in EU sizing?", &passages);
+        assert_eq!(cands.iter().map(|c| c.cells_matched).collect::<Vec<_>>(), [0, 1]);
+        let sizes = [passage("Sizing", "Size: S | Chest (cm): 91 to 97\nSize: M | Chest (cm): 97 to 104")];
+        let chest = candidates("My chest is 100 cm, which men's jacket size should I take?", &sizes);
+        assert_eq!(chest.iter().map(|c| c.cells_matched).collect::<Vec<_>>(), [0, 0], "the s of men's is no size S");
+        let answer = compose(&passages, &cands, Some(&[0.70, 0.69]));
+        assert!(answer.text.starts_with("UK: 9 | EU: 43"), "{}", answer.text);
+    }
+
+    #[test]
+    fn an_identifier_found_word_for_word_is_evidence_embeddings_cannot_give() {
+        let passages = vec![passage("Catalogue", "Product: Scree Mid GTX boots | SKU: TF-FW-SCRM-BRN | Price: £165")];
+        let asked = |q: &str| compose(&passages, &candidates(q, &passages), Some(&[0.35]));
+        let sku = asked("What does TF-FW-SCRM-BRN cost?");
+        assert!(sku.confidence >= DEFAULT_MIN_CONFIDENCE, "{}", sku.confidence);
+        let other = asked("What does TF-FW-ZZZZ-BLK cost?");
+        assert!(other.confidence < DEFAULT_MIN_CONFIDENCE, "{}", other.confidence);
     }
 
     #[test]
