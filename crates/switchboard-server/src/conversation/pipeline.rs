@@ -544,8 +544,11 @@ fn reply_language(config: &AgentConfig, route: &RouteVerdict) -> String {
 const FOLLOW_UP_CUES: &[&str] =
     &["it", "that", "this", "they", "them", "those", "there", "and", "also", "what about", "how about", "same"];
 
-/// A short message that leans on the previous one ("and for the EU?") is
-/// searched together with the customer's previous message.
+/// A short message that leans on the previous one is searched as that
+/// question: "and for the UK?" after "How long do EU returns take?" becomes
+/// "How long do UK returns take?" (the follow-up's name takes the place of the
+/// previous question's last one); without names to swap, the two are searched
+/// together.
 pub fn rewrite_follow_up(text: &str, history: &[Message]) -> String {
     let previous = history
         .iter()
@@ -562,7 +565,44 @@ pub fn rewrite_follow_up(text: &str, history: &[Message]) -> String {
             && FOLLOW_UP_CUES
                 .iter()
                 .any(|cue| lower.contains(&format!(" {cue} ")) || lower.starts_with(&format!(" {cue}"))));
-    if leans { format!("{previous} {text}") } else { text.to_owned() }
+    if !leans {
+        return text.to_owned();
+    }
+    match (names(text).first(), names(previous).last()) {
+        (Some(new), Some(old)) => format!("{}{}{}", &previous[..old.start], &text[new.clone()], &previous[old.end..]),
+        _ => format!("{previous} {text}"),
+    }
+}
+
+/// Where a text names something: runs of capitalised words that do not open a
+/// sentence, and acronyms (`UK`, `EU`) anywhere, with numbers that follow them
+/// (`Corrie 38`). Byte ranges, in order.
+fn names(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut sentence_start = true;
+    let mut offset = 0;
+    for raw in text.split_inclusive(char::is_whitespace) {
+        let start = offset;
+        offset += raw.len();
+        let word = raw.trim_end().trim_end_matches(['?', '!', '.', ',', ';', ':']);
+        let lead = raw.len() - raw.trim_start().len();
+        let word_start = start + lead;
+        let word = word.trim_start();
+        let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+        let acronym = (2..=4).contains(&letters) && word.chars().all(|c| c.is_ascii_uppercase());
+        let capitalised = word.chars().next().is_some_and(char::is_uppercase) && word != "I" && !sentence_start;
+        let number = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
+        let end = word_start + word.len();
+        let joins = spans.last().is_some_and(|s| text[s.end..word_start].trim().is_empty());
+        if acronym || capitalised || (number && joins) {
+            match spans.last_mut() {
+                Some(span) if joins => span.end = end,
+                _ => spans.push(word_start..end),
+            }
+        }
+        sentence_start = raw.trim_end().ends_with(['?', '!', '.']);
+    }
+    spans
 }
 
 /// Hybrid search over the agent's collections.
@@ -842,7 +882,13 @@ mod tests {
     #[test]
     fn follow_ups_are_searched_with_the_previous_question() {
         let history = vec![customer("How long do EU returns take?")];
-        assert_eq!(rewrite_follow_up("and for the UK?", &history), "How long do EU returns take? and for the UK?");
+        assert_eq!(rewrite_follow_up("and for the UK?", &history), "How long do UK returns take?");
+        let policy = vec![customer("What is your return policy for UK orders?")];
+        assert_eq!(rewrite_follow_up("And in the US?", &policy), "What is your return policy for US orders?");
+        let pack = vec![customer("How do I clean my Corrie 38 backpack?")];
+        assert_eq!(rewrite_follow_up("and the Skyline 2?", &pack), "How do I clean my Skyline 2 backpack?");
+        let no_names = vec![customer("how long do returns take?")];
+        assert_eq!(rewrite_follow_up("and for the UK?", &no_names), "how long do returns take? and for the UK?");
         assert_eq!(
             rewrite_follow_up("What payment methods do you accept?", &history),
             "What payment methods do you accept?"
