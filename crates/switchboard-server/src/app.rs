@@ -38,6 +38,15 @@ impl Application {
     pub async fn build(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let state = AppState::new(settings, store).await?;
         let settings = state.settings.clone();
+        // Knowledge ingested while the model was missing gets its vectors now that it is here.
+        if state.embedder.is_some() {
+            let model = crate::knowledge::embedding::DEFAULT_EMBEDDING_MODEL.0;
+            match state.store.queue_missing_vectors(model, settings.knowledge.job_max_attempts).await {
+                Ok(0) => {}
+                Ok(queued) => tracing::info!(queued, "collections without vectors queued for embedding"),
+                Err(e) => tracing::warn!(error = %e, "could not look for chunks without vectors"),
+            }
+        }
         // Before the first request: every change committed from now on reaches the live streams.
         crate::live::start(state.store.clone(), state.hub.clone()).await?;
         let listener = TcpListener::bind(settings.server.listen).await?;

@@ -270,6 +270,11 @@ pub trait Store:
 
     /// The embedding model of each of these collections of the tenant (those that exist), in order.
     async fn collection_embeddings(&self, t: &Tenant, collection_ids: &[String]) -> Result<Vec<CollectionEmbedding>>;
+    /// Queues an `embed` job for every collection on the local model (any
+    /// tenant) that has chunks without a vector and no such job waiting:
+    /// knowledge ingested while the model was not loaded gets its vectors once
+    /// it is. How many were queued.
+    async fn queue_missing_vectors(&self, model: &str, job_max_attempts: i32) -> Result<u64>;
     /// Up to `limit` chunks of the collection (any version) without a vector.
     async fn chunks_without_vectors(&self, t: &Tenant, collection_id: &str, limit: u32) -> Result<Vec<ChunkToEmbed>>;
     /// Stores vectors from `model` for chunks that have none; `None` (nothing

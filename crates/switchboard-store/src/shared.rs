@@ -1444,6 +1444,34 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
+            async fn queue_missing_vectors(&self, model: &str, job_max_attempts: i32) -> Result<u64> {
+                let found: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT c.org_id, c.id FROM collections c \
+                     WHERE c.embedding_model = $1 AND c.embedding_endpoint IS NULL \
+                     AND EXISTS (SELECT 1 FROM chunks k WHERE k.collection_id = c.id AND k.embedding IS NULL) \
+                     AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.org_id = c.org_id AND j.kind = 'embed' \
+                         AND j.status IN ('queued', 'running') AND j.payload LIKE '%' || c.id || '%')",
+                )
+                .bind(model)
+                .fetch_all(&self.pool)
+                .await?;
+                let now = now_millis();
+                for (org_id, collection_id) in &found {
+                    sqlx::query(
+                        "INSERT INTO jobs (id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
+                         created_at, updated_at) VALUES ($1, $2, 'embed', $3, 'queued', 0, $4, $5, $5, $5)",
+                    )
+                    .bind(new_id())
+                    .bind(org_id)
+                    .bind(serde_json::json!({"collection_id": collection_id, "model": model}).to_string())
+                    .bind(job_max_attempts.max(1))
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                }
+                Ok(found.len() as u64)
+            }
+
             async fn chunks_without_vectors(
                 &self,
                 t: &Tenant,

@@ -260,3 +260,52 @@ async fn an_embedding_endpoint_that_cannot_be_used_is_refused_and_changes_nothin
     let calls = mock.requests().len();
     assert_eq!(calls, 1, "only the 401 probe reached the endpoint");
 }
+
+#[tokio::test]
+async fn knowledge_ingested_without_the_model_gets_its_vectors_once_the_model_is_there() {
+    let nothing = tempfile::tempdir().unwrap();
+    let app = spawn_app_with(|s| s.knowledge.model_dir = Some(nothing.path().to_path_buf())).await;
+    assert!(app.state.embedder.is_none());
+    let c = create(&app, json!({"provider": "local"})).await;
+    let id = c["id"].as_str().unwrap();
+    for (title, text) in
+        [("Returns", "Unused items go back within thirty days."), ("Kettles", "Every kettle boils fast.")]
+    {
+        let r = app
+            .post(&format!("/v1/collections/{id}/documents"), &app.a.key, &json!({"title": title, "text": text}))
+            .await;
+        assert_eq!(r.status(), 202);
+    }
+    assert!(succeeded(&app.run_jobs().await));
+    assert_eq!(collection(&app, id).await["vectors_pending"], 2, "published for full text only");
+
+    // The same database served again, now with the model: its start queues the missing vectors.
+    let mut settings = test_settings();
+    settings.data_dir = nothing.path().to_path_buf();
+    let restarted = switchboard_server::Application::build(settings.clone(), app.store.clone()).await.unwrap();
+    let state = restarted.state().clone();
+    let addr = restarted.local_addr();
+    tokio::spawn(restarted.run_until(std::future::pending()));
+    assert!(state.embedder.is_some(), "the embedding model must be present (scripts/fetch-model)");
+    // Serving again before the job ran queues nothing twice.
+    switchboard_server::Application::build(settings, app.store.clone()).await.unwrap();
+    let mut outcomes = Vec::new();
+    while let Outcome::Succeeded { job_id, .. } =
+        switchboard_server::knowledge::worker::try_execute_job(&state, "restarted").await.unwrap()
+    {
+        outcomes.push(job_id);
+    }
+    assert_eq!(outcomes.len(), 1, "one embed job for the collection");
+    assert_eq!(collection(&app, id).await["vectors_pending"], 0);
+    let body = json!({"query": "how long to send back unused things", "mode": "dense", "top_k": 1});
+    let r = app
+        .client
+        .post(format!("http://{addr}/v1/collections/{id}/search"))
+        .bearer_auth(&app.a.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let found: Value = r.json().await.unwrap();
+    assert_eq!(found["results"][0]["title"], "Returns", "{found}");
+}
