@@ -146,7 +146,7 @@ async fn the_sample_shop_answers_abstains_escalates_and_redacts() {
     let rate = |kind: &str| tally.get(kind).map_or(0.0, |(n, ok)| *ok as f64 / *n as f64);
     let summary = format!("{tally:?}\nmisses:\n{}", misses.join("\n"));
     // Floors: what the extractive answerer achieves on this sample, with a
-    // little room (measured: answerable 13/23, most misses are the questions
+    // little room (measured: answerable 14/23, most misses are the questions
     // in German, Spanish, French and Dutch against this English knowledge;
     // unanswerable 9/13). bench/answers/run measures the whole set.
     assert_eq!(rate("handoff"), 1.0, "every request for a person escalates\n{summary}");
@@ -158,5 +158,5 @@ async fn the_sample_shop_answers_abstains_escalates_and_redacts() {
     println!("{summary}");
 }
 
-const ANSWERABLE_FLOOR: f64 = 0.5;
+const ANSWERABLE_FLOOR: f64 = 0.55;
 const UNANSWERABLE_FLOOR: f64 = 0.6;
