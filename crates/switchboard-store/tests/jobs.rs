@@ -7,40 +7,16 @@ use std::sync::Arc;
 use serde_json::json;
 use switchboard_store::*;
 
+mod common;
+
 async fn store() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let url = match std::env::var("SWITCHBOARD_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        Some(base) => {
-            use sqlx::Connection;
-            let name = format!("sbj_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-            format!("{}/{name}", base.rsplit_once('/').unwrap().0)
-        }
-        None => format!("sqlite://{}", dir.path().join("jobs.db").display()),
-    };
+    let url = common::fresh_url(&dir).await;
     (open(&url, 8, SqliteDurability::Full).await.unwrap(), dir)
 }
 
 async fn tenant(store: &dyn Store) -> Tenant {
-    let (org, _, _) = store
-        .bootstrap_org(BootstrapOrg {
-            org_name: "Jobs".into(),
-            owner_email: format!("{}@example.com", uuid::Uuid::new_v4().simple()),
-            owner_name: "o".into(),
-            owner_password_hash: "x".into(),
-            first_key: NewApiKey {
-                name: "k".into(),
-                prefix: "sb_x".into(),
-                key_hash: uuid::Uuid::new_v4().to_string(),
-                role: Role::Owner,
-                scopes: vec![Scope::Read],
-                created_by: None,
-            },
-        })
-        .await
-        .unwrap();
-    Tenant::new(org.id)
+    common::tenant(store, "Jobs").await
 }
 
 fn job(kind: &str, max_attempts: i32, run_after: Millis) -> NewJob {

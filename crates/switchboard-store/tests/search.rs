@@ -15,38 +15,12 @@ async fn open_at(url: &str) -> Arc<dyn Store> {
     open(url, 4, SqliteDurability::Full).await.unwrap()
 }
 
-async fn url(dir: &tempfile::TempDir) -> String {
-    match std::env::var("SWITCHBOARD_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        Some(base) => {
-            use sqlx::Connection;
-            let name = format!("sbv_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-            format!("{}/{name}", base.rsplit_once('/').unwrap().0)
-        }
-        None => format!("sqlite://{}", dir.path().join("v.db").display()),
-    }
-}
+mod common;
 
-async fn tenant(store: &dyn Store, name: &str) -> Tenant {
-    let (org, _, _) = store
-        .bootstrap_org(BootstrapOrg {
-            org_name: name.into(),
-            owner_email: format!("{}@example.com", uuid::Uuid::new_v4().simple()),
-            owner_name: "o".into(),
-            owner_password_hash: "x".into(),
-            first_key: NewApiKey {
-                name: "k".into(),
-                prefix: "sb_x".into(),
-                key_hash: uuid::Uuid::new_v4().to_string(),
-                role: Role::Owner,
-                scopes: vec![Scope::Read],
-                created_by: None,
-            },
-        })
-        .await
-        .unwrap();
-    Tenant::new(org.id)
+use common::tenant;
+
+async fn url(dir: &tempfile::TempDir) -> String {
+    common::fresh_url(dir).await
 }
 
 /// A unit vector pointing mostly along `axis` of 4.
