@@ -8,6 +8,9 @@ use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, Stream, dictionary};
 use zip::write::SimpleFileOptions;
 
+#[path = "../../../switchboard-ingest/tests/support/mod.rs"]
+mod ingest_support;
+
 pub const W_NS: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/></Types>"#;
@@ -104,19 +107,8 @@ pub fn pdf(pages: &[Vec<PdfLine<'_>>]) -> Vec<u8> {
     finish_pdf(doc, pages_id, kids, resources_id, "Shipping handbook")
 }
 
-/// The operations of one line of PDF text in font `F1`: font size, x, y (from the bottom),
-/// text, and the operations to run first inside the text object (a fill colour, a rendering mode).
-pub fn pdf_text(size: f64, x: f64, y: f64, text: &str, before: Vec<Operation>) -> Vec<Operation> {
-    let mut operations = vec![Operation::new("BT", vec![])];
-    operations.extend(before);
-    operations.extend([
-        Operation::new("Tf", vec!["F1".into(), size.into()]),
-        Operation::new("Td", vec![x.into(), y.into()]),
-        Operation::new("Tj", vec![Object::string_literal(text)]),
-        Operation::new("ET", vec![]),
-    ]);
-    operations
-}
+/// One line of PDF text (shared with the ingest crate's format tests).
+pub use ingest_support::pdf_text;
 
 /// A PDF titled `title` whose pages draw the given operations, with Helvetica as font `F1`
 /// (for text a reader would not see: white fill, render mode 3, a one-point font).
