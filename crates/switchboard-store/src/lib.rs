@@ -275,6 +275,11 @@ pub trait Store:
     /// knowledge ingested while the model was not loaded gets its vectors once
     /// it is. How many were queued.
     async fn queue_missing_vectors(&self, model: &str, job_max_attempts: i32) -> Result<u64>;
+    /// Makes vectors of `dim` dimensions searchable by an index (PostgreSQL:
+    /// an HNSW index for that dimension, built without blocking writes; SQLite's
+    /// in-process index needs nothing). Idempotent; call before storing vectors
+    /// of a dimension that may be new.
+    async fn prepare_vector_index(&self, dim: i32) -> Result<()>;
     /// Up to `limit` chunks of the collection (any version) without a vector.
     async fn chunks_without_vectors(&self, t: &Tenant, collection_id: &str, limit: u32) -> Result<Vec<ChunkToEmbed>>;
     /// Stores vectors from `model` for chunks that have none; `None` (nothing

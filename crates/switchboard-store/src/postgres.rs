@@ -134,6 +134,24 @@ impl PgStore {
         Ok(())
     }
 
+    /// HNSW needs a fixed dimension, so each dimension in use has its own partial
+    /// index on the same expression dense search orders by (migration 3 made the
+    /// 384 one). Built concurrently: a collection moving to a new model never
+    /// blocks other tenants' writes. Dimensions beyond pgvector's HNSW limit
+    /// (2,000) are searched exactly.
+    async fn prepare_vector_index_backend(&self, dim: i32) -> Result<()> {
+        if !(1..=2000).contains(&dim) {
+            return Ok(());
+        }
+        // `dim` is an integer: safe to inline (an index expression takes no parameters).
+        let sql = format!(
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS chunks_embedding_{dim} ON chunks \
+             USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE embedding_dim = {dim}"
+        );
+        sqlx::query(&sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// A model change (which takes the collection row's update lock) waits
     /// for a publication or vector write that read the model, and vice versa.
     const SHARE_LOCK: &str = " FOR SHARE";

@@ -1472,6 +1472,10 @@ macro_rules! impl_store {
                 Ok(found.len() as u64)
             }
 
+            async fn prepare_vector_index(&self, dim: i32) -> Result<()> {
+                self.prepare_vector_index_backend(dim).await
+            }
+
             async fn chunks_without_vectors(
                 &self,
                 t: &Tenant,

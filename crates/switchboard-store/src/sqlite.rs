@@ -144,6 +144,11 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The in-process vector index takes any dimension.
+    async fn prepare_vector_index_backend(&self, _dim: i32) -> Result<()> {
+        Ok(())
+    }
+
     /// No row lock needed: SQLite serialises writing transactions.
     const SHARE_LOCK: &str = "";
 

@@ -207,6 +207,34 @@ async fn vectors_follow_the_collection_s_model_through_a_change() {
     assert!(queued(s.as_ref(), "embed").await.is_empty());
 }
 
+/// On PostgreSQL a dimension other than the local model's gets its own HNSW
+/// index (the same expression and predicate dense search uses), once.
+#[tokio::test]
+async fn a_new_vector_dimension_gets_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = url(&dir).await;
+    let s = open_at(&url).await;
+    s.prepare_vector_index(48).await.unwrap();
+    s.prepare_vector_index(48).await.unwrap();
+    s.prepare_vector_index(3000).await.unwrap(); // beyond HNSW's limit: searched exactly
+    if s.backend() != Backend::Postgres {
+        return;
+    }
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+    let defs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'chunks' AND indexdef LIKE '%hnsw%'",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    let names: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.len(), 2, "{defs:?}");
+    assert!(names.contains(&"chunks_embedding_384") && names.contains(&"chunks_embedding_48"), "{defs:?}");
+    let def = &defs.iter().find(|(n, _)| n == "chunks_embedding_48").unwrap().1;
+    assert!(def.contains("vector(48)") && def.contains("embedding_dim = 48"), "{def}");
+}
+
 /// Claims every due job and returns those of `kind` (`put` queues ingest jobs it never runs).
 async fn queued(s: &dyn Store, kind: &str) -> Vec<Job> {
     let mut found = Vec::new();

@@ -51,6 +51,10 @@ pub async fn run_embed(state: &AppState, job: &Job) -> Result<Embedded, IngestEr
             return Err(IngestError::Transient(anyhow::anyhow!("the collection's embedding model: {e}")));
         }
     };
+    // A new dimension gets its vector index before its first vector (PostgreSQL).
+    if let Err(e) = state.store.prepare_vector_index(current.dim).await {
+        tracing::warn!(error = %e, dim = current.dim, "no vector index for this dimension: dense search scans");
+    }
     let lease_ms = i64::try_from(state.settings.knowledge.job_lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     loop {
         if !state.store.renew_job_lease(job, now_millis() + lease_ms).await? {

@@ -260,6 +260,11 @@ async fn create_collection(
         embedding_endpoint: embedding.and_then(|e| e.endpoint),
     };
     let collection = state.store.create_collection(&p.tenant, &p.audit(), &new).await?;
+    if collection.embedding_endpoint.is_some()
+        && let Err(e) = state.store.prepare_vector_index(collection.embedding_dim).await
+    {
+        tracing::warn!(error = %e, dim = collection.embedding_dim, "no vector index for this dimension: dense search scans");
+    }
     Ok((StatusCode::CREATED, Json(collection.into())))
 }
 
