@@ -8,6 +8,7 @@ import { api, csrfHeaders, follow, ok } from "../api";
 import { jsonData } from "../../shared/sse";
 import { Link, navigate } from "../router";
 import { Badge, Empty, ErrorNote, Field, Loading, Page, Tabs, Time, useAction, useLoad } from "../ui";
+import { EmbeddingPanel } from "./CollectionEmbedding";
 
 type Collection = ResponseOf<"/v1/collections/{id}", "get">;
 type Doc = ResponseOf<"/v1/documents/{id}", "get">;
@@ -76,10 +77,11 @@ export function CollectionView({ params }: { params: Record<string, string> }) {
   if (!coll.data) return <Loading />;
   return (
     <Page title={coll.data.name} sub={coll.data.description || `Embedding model ${coll.data.embedding_model}`}>
-      <Tabs tabs={["Documents", "FAQ", "Search"]} active={tab} onChange={setTab} />
+      <Tabs tabs={["Documents", "FAQ", "Search", "Embedding"]} active={tab} onChange={setTab} />
       {tab === "Documents" && <Documents collection={coll.data} />}
       {tab === "FAQ" && <FaqEditor collection={coll.data} />}
       {tab === "Search" && <SearchPlayground collection={coll.data} />}
+      {tab === "Embedding" && <EmbeddingPanel collection={coll.data} onChanged={coll.set} />}
     </Page>
   );
 }
