@@ -1,6 +1,7 @@
 //! Text drawn in an invisible rendering mode: `3 Tr` (neither filled nor stroked) and `7 Tr`
-//! (only added to the clipping path). No reader sees it, so it is not knowledge, and it is where
-//! instructions to the assistant get planted (RELIABILITY L1).
+//! (only added to the clipping path), and text filled in white on a page that has painted
+//! nothing behind it yet (white on white). No reader sees it, so it is not knowledge, and it is
+//! where instructions to the assistant get planted (RELIABILITY L1).
 //!
 //! **Why a rewrite:** pdf-extract ignores the `Tr` operator and tells its output device nothing
 //! about the rendering mode. So before it reads a page we rewrite, with its lopdf, each content
@@ -104,7 +105,7 @@ pub(super) fn image_area(doc: &Document, page: ObjectId) -> f64 {
 /// Marks the invisible text of a page's content, replacing its content streams with one.
 pub(super) fn mark_page(doc: &mut Document, page: ObjectId, marks: &Marks) {
     let Ok(content) = doc.get_page_content(page) else { return };
-    let Some(marked) = mark(&content, marks) else { return };
+    let Some(marked) = mark(&content, marks, Behind::Nothing) else { return };
     let stream = doc.add_object(Stream::new(Dictionary::new(), marked));
     if let Ok(page) = doc.get_object_mut(page).and_then(Object::as_dict_mut) {
         page.set("Contents", stream);
@@ -116,32 +117,74 @@ pub(super) fn mark_forms(doc: &mut Document, forms: impl IntoIterator<Item = Obj
     for id in forms {
         let Ok(stream) = doc.get_object_mut(id).and_then(Object::as_stream_mut) else { continue };
         let content = stream.get_plain_content().unwrap_or_else(|_| stream.content.clone());
-        if let Some(marked) = mark(&content, marks) {
+        // A form is drawn over whatever the page painted first: its white text may be seen.
+        if let Some(marked) = mark(&content, marks, Behind::Unknown) {
             stream.set_plain_content(marked);
         }
     }
 }
 
+/// What a stream draws over when it starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Behind {
+    /// A page: the white paper.
+    Nothing,
+    /// A form XObject: whatever the page painted before drawing it.
+    Unknown,
+}
+
+/// Whether a colour operator's operands (gray, RGB or CMYK, by their count) are white or
+/// nearly: what text must not be filled with on white paper. A pattern or anything else is not.
+fn white(operator: &str, operands: &[Object]) -> bool {
+    let n: Vec<f64> = operands.iter().map_while(|o| o.as_float().ok()).map(f64::from).collect();
+    if n.len() != operands.len() {
+        return false;
+    }
+    let light = |v: &f64| *v >= 0.97;
+    match (operator, n.len()) {
+        ("k", 4) | ("sc" | "scn", 4) => n.iter().all(|v| *v <= 0.03),
+        ("g" | "rg" | "sc" | "scn", 1 | 3) => n.iter().all(light),
+        _ => false,
+    }
+}
+
 /// `content` with marks around the text it draws invisibly; `None` when there is none (or the
 /// stream does not parse, which pdf-extract will report itself).
-fn mark(content: &[u8], marks: &Marks) -> Option<Vec<u8>> {
-    // Most streams never set a rendering mode: those are not parsed twice.
-    memmem::find(content, b"Tr")?;
+fn mark(content: &[u8], marks: &Marks, behind: Behind) -> Option<Vec<u8>> {
+    // Most streams never set a rendering mode or a fill colour: those are not parsed twice.
+    let colours = [b"rg".as_slice(), b" g", b" k", b"sc"].iter().any(|op| memmem::find(content, op).is_some());
+    if memmem::find(content, b"Tr").is_none() && !colours {
+        return None;
+    }
     let content = Content::decode(content).ok()?;
     let mut operations = Vec::with_capacity(content.operations.len() + 4);
     let mut mode = 0i64;
+    // Filling in white; and whether anything was painted yet that white text could stand on.
+    let mut white_fill = false;
+    let mut painted = behind == Behind::Unknown;
     let mut saved = Vec::new();
     // What the device was last told; unknown after a form is drawn, which has its own marks.
     let mut told = Some(false);
     let mut hides = false;
     for op in content.operations {
         match op.operator.as_str() {
-            // The rendering mode is part of the graphics state, which `q` saves and `Q` restores.
-            "q" => saved.push(mode),
-            "Q" => mode = saved.pop().unwrap_or(mode),
+            // The rendering mode and the fill colour are graphics state, which `q` saves and `Q`
+            // restores.
+            "q" => saved.push((mode, white_fill)),
+            "Q" => (mode, white_fill) = saved.pop().unwrap_or((mode, white_fill)),
             "Tr" => mode = op.operands.first().and_then(|o| o.as_float().ok()).map_or(mode, |m| m as i64),
+            "g" | "rg" | "k" | "sc" | "scn" => white_fill = white(&op.operator, &op.operands),
+            // A new colour space starts black.
+            "cs" => white_fill = false,
+            "f" | "F" | "f*" | "B" | "B*" | "b" | "b*" if !white_fill => painted = true,
+            "sh" | "BI" => painted = true,
+            _ => {}
+        }
+        match op.operator.as_str() {
             "Tj" | "TJ" | "'" | "\"" | "Do" => {
-                let invisible = matches!(mode, 3 | 7);
+                // Filled-only text (modes 0 and 4) in white, with nothing painted behind it yet.
+                let white_on_white = white_fill && matches!(mode, 0 | 4) && !painted && op.operator != "Do";
+                let invisible = matches!(mode, 3 | 7) || white_on_white;
                 if told != Some(invisible) {
                     operations.extend(marks.ops(invisible));
                     told = Some(invisible);
@@ -154,6 +197,8 @@ fn mark(content: &[u8], marks: &Marks) -> Option<Vec<u8>> {
         operations.push(op);
         if draws_form {
             told = None;
+            // An image or a form may paint a background.
+            painted = true;
         }
     }
     if !hides {
@@ -185,7 +230,7 @@ mod tests {
     fn invisible_text_is_marked_and_the_rest_is_left_alone() {
         let marks = Marks { x: -7 };
         let content = b"BT /F1 11 Tf 72 700 Td (seen) Tj 3 Tr (unseen) Tj q 0 Tr (seen) Tj Q [(unseen)] TJ ET";
-        let marked = mark(content, &marks).unwrap();
+        let marked = mark(content, &marks, Behind::Nothing).unwrap();
         assert_eq!(
             ops(&marked),
             [
@@ -212,8 +257,31 @@ mod tests {
             ]
         );
         // Nothing drawn invisibly: nothing rewritten.
-        assert!(mark(b"BT 0 Tr (seen) Tj ET", &marks).is_none());
-        assert!(mark(b"BT (seen) Tj ET", &marks).is_none());
+        assert!(mark(b"BT 0 Tr (seen) Tj ET", &marks, Behind::Nothing).is_none());
+        assert!(mark(b"BT (seen) Tj ET", &marks, Behind::Nothing).is_none());
+        assert!(mark(b"0 0 1 rg BT (blue) Tj ET", &marks, Behind::Nothing).is_none());
+    }
+
+    #[test]
+    fn white_text_is_invisible_until_something_is_painted_behind_it() {
+        let marks = Marks { x: -7 };
+        let hidden = |content: &[u8], behind| {
+            let marked = mark(content, &marks, behind).map(|m| ops(&m)).unwrap_or_default();
+            marked.iter().any(|op| op == "-7 1 0 0 re")
+        };
+        for white in ["1 g", "1 1 1 rg", "0.99 0.98 1 rg", "0 0 0 0 k", "1 sc", "1 1 1 scn"] {
+            let page = format!("BT {white} (unseen) Tj ET");
+            assert!(hidden(page.as_bytes(), Behind::Nothing), "{white}");
+            assert!(!hidden(page.as_bytes(), Behind::Unknown), "{white} in a form may stand on the page");
+        }
+        assert!(!hidden(b"BT 0.5 g (grey) Tj ET", Behind::Nothing));
+        assert!(!hidden(b"BT 1 1 1 RG 1 Tr (stroked white is not filled text) Tj ET", Behind::Nothing));
+        // On a dark box: seen. A white box paints nothing that white text could stand on.
+        assert!(!hidden(b"0 0 0.4 rg 50 500 300 40 re f BT 1 1 1 rg (on navy) Tj ET", Behind::Nothing));
+        assert!(hidden(b"1 g 50 500 300 40 re f BT (white box) Tj ET", Behind::Nothing));
+        // The colour is graphics state: after `Q` the text is black again.
+        assert!(!hidden(b"q 1 g Q BT (black) Tj ET", Behind::Nothing));
+        assert!(hidden(b"q 1 g BT (white) Tj ET Q", Behind::Nothing));
     }
 
     #[test]
