@@ -189,7 +189,8 @@ pub trait Store:
     ///
     /// `embedded_with` names the model the chunks' vectors come from; vectors
     /// are stored only if it is still the collection's model (one that changed
-    /// while they were computed leaves the chunks to the `embed` job).
+    /// while they were computed leaves the chunks without, and queues an
+    /// `embed` job for them).
     async fn publish_version(
         &self,
         t: &Tenant,

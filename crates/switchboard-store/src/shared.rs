@@ -1257,16 +1257,33 @@ macro_rules! impl_store {
                 // Vectors of a model the collection left while they were computed are
                 // not stored: the chunks wait for the `embed` job instead.
                 let current = Self::collection_model_shared(&mut tx, t, &document.collection_id).await?;
+                let mut dropped = 0;
                 for chunk in chunks {
                     let fits = |v: &Vec<f32>| embedded_with == Some(current.0.as_str()) && v.len() == current.1 as usize;
                     if chunk.embedding.as_ref().is_some_and(|v| !fits(v)) {
                         let chunk = NewChunk { embedding: None, ..chunk.clone() };
                         Self::insert_chunk(&mut tx, t, &document, version_id, &chunk).await?;
+                        dropped += 1;
                     } else {
                         Self::insert_chunk(&mut tx, t, &document, version_id, chunk).await?;
                     }
                 }
                 let now = now_millis();
+                if dropped > 0 {
+                    // The model changed while these were embedded, perhaps after the change's own
+                    // `embed` job finished: one more job gives them the new model's vectors.
+                    sqlx::query(
+                        "INSERT INTO jobs (id, org_id, kind, payload, status, attempts, max_attempts, run_after, \
+                         created_at, updated_at) VALUES ($1, $2, 'embed', $3, 'queued', 0, $4, $5, $5, $5)",
+                    )
+                    .bind(new_id())
+                    .bind(t.org_id())
+                    .bind(serde_json::json!({"collection_id": document.collection_id, "model": current.0}).to_string())
+                    .bind(LATE_EMBED_ATTEMPTS)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 sqlx::query(
                     "UPDATE document_versions SET status = 'ready', error = NULL, chunk_count = $1, updated_at = $2 \
                      WHERE id = $3",
@@ -1523,6 +1540,10 @@ macro_rules! impl_store {
                 Ok(Some(written))
             }
         }
+
+        /// Attempts of the `embed` job a publication queues for vectors it could not keep
+        /// (the server's default `job_max_attempts`).
+        const LATE_EMBED_ATTEMPTS: i32 = 5;
 
         /// A collection's remote embedding endpoint as stored (JSON).
         fn endpoint_json(endpoint: Option<&EmbeddingEndpoint>) -> Option<String> {

@@ -194,6 +194,9 @@ async fn vectors_follow_the_collection_s_model_through_a_change() {
     // An ingestion that embedded with the model the collection has left stores no vectors.
     put(s.as_ref(), &t, &c, "late", &[vec![0.6, 0.8]]).await; // `put` says "local:test"
     assert_eq!(s.chunks_without_vectors(&t, &c, 10).await.unwrap().len(), 1);
+    let late = queued(s.as_ref(), "embed").await;
+    assert_eq!(late.len(), 1, "the publication queues an embed job for what it could not keep");
+    assert_eq!(late[0].payload["model"], "openai:m");
     // The same model on another endpoint keeps every vector and queues nothing.
     let moved = EmbeddingChoice {
         endpoint: Some(EmbeddingEndpoint {
