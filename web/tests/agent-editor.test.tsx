@@ -10,15 +10,9 @@ import { json, loopback, problem, type Handler } from "./fixtures/loopback";
 
 // The dashboard's client talks to its own origin; here that origin is the loopback server.
 const target = vi.hoisted(() => ({ base: "" }));
-vi.mock("../src/app/api", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../src/app/api")>();
-  const forward = async (req: Request) => {
-    const u = new URL(req.url);
-    const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.text();
-    return fetch(target.base + u.pathname + u.search, { method: req.method, headers: req.headers, body });
-  };
-  return { ...m, api: m.makeClient("http://dashboard.test", forward as typeof fetch) };
-});
+vi.mock("../src/app/api", async (importOriginal) =>
+  (await import("./fixtures/dashboard")).forwardingApi(await importOriginal(), target),
+);
 
 const { Editor } = await import("../src/app/pages/AgentEditor");
 const { llmForm, llmSettings } = await import("../src/app/pages/AgentModel");
