@@ -93,6 +93,44 @@ describe("Chat", () => {
     await until(() => chat!.state.csat === "asking");
   });
 
+  it("drops the streamed words when the final reply says a check replaced them", async () => {
+    const streamed = Array.from({ length: 200 }, (_, i) => `word${i} `);
+    server = await loopback(async (req, res) => {
+      if (req.url.endsWith("/config")) return json(res, 200, config);
+      if (req.url.endsWith("/sessions")) return json(res, 201, { visitor_token: "tok1", conversation_id: "c1", status: "ai" });
+      if (req.url === "/widget/v1/conversation") return json(res, 200, { id: "c1", status: "ai", messages: [] });
+      if (req.url === "/widget/v1/events") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        return;
+      }
+      if (req.url === "/widget/v1/messages") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        for (const t of streamed) res.write(`event: delta\ndata: ${JSON.stringify({ text: t })}\n\n`);
+        const final = { message_id: "m1", reply: { id: "r1", text: "I could not find that in our help articles.", citations: [] }, outcome: "abstained", confidence: 0.2, status: "ai", deltas_replaced: true };
+        res.end(`event: message\ndata: ${JSON.stringify(final)}\n\n`);
+        return;
+      }
+      json(res, 404, {});
+    });
+    chat = new Chat({ api: new WidgetApi(server.base, "dep1"), storage: memoryStorage(), identity: {} });
+    await chat.start();
+    let longest = "";
+    const unsub = chat.subscribe(() => {
+      const d = chat!.state.draft ?? "";
+      if (d.length > longest.length) longest = d;
+    });
+    await chat.send("what about it?");
+    unsub();
+    // Revealing all 200 pieces takes 20 ticks of 40 ms; the final event
+    // arrives long before, and nothing more of the stream is shown.
+    expect(longest.length).toBeLessThan(streamed.join("").length);
+    expect(chat.state.draft).toBeUndefined();
+    expect(chat.state.messages.map((m) => [m.role, m.text])).toEqual([
+      ["customer", "what about it?"],
+      ["assistant", "I could not find that in our help articles."],
+    ]);
+  });
+
   it("resumes a returning visitor's conversation with the stored token", async () => {
     server = await loopback((req, res) => {
       if (req.url.endsWith("/config")) return json(res, 200, config);

@@ -303,6 +303,10 @@ export class Chat {
     try {
       await this.ensureSession();
       turn = await this.sendWithRetry(text);
+      // A check on the whole reply changed what was streamed (a dropped
+      // claim, a refusal): stop showing the streamed words and show the
+      // final reply alone.
+      if (turn.deltas_replaced) this.discardDraft();
     } catch (e) {
       this.patchMessage(mine.key, { failed: true });
       this.set({ notice: errorText(e) });
@@ -348,6 +352,15 @@ export class Chat {
     this.pump = setTimeout(tick, 0);
   }
 
+  /** Stops revealing streamed text and clears the streaming bubble. */
+  private discardDraft(): void {
+    clearTimeout(this.pump);
+    this.pump = undefined;
+    this.queued = [];
+    this.drained?.();
+    this.set({ draft: undefined });
+  }
+
   private untilRevealed(): Promise<void> {
     if (!this.pump) return Promise.resolve();
     return new Promise((r) => (this.drained = r));
@@ -361,11 +374,7 @@ export class Chat {
       // The token expired or was revoked: start a new session once.
       if (isUnauthorized(e)) {
         await this.renewSession();
-        clearTimeout(this.pump);
-        this.pump = undefined;
-        this.queued = [];
-        this.drained?.();
-        this.set({ draft: undefined });
+        this.discardDraft();
         return await this.o.api.send(text, { onDelta });
       }
       throw e;
