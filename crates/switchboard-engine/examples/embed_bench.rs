@@ -11,6 +11,8 @@
 //! vectors are also written there (little-endian f32, row after row). Threads are set by the caller
 //! with RAYON_NUM_THREADS (candle's matmuls run on rayon's global pool).
 //!
+//! BENCH_PRECISION=int8 loads the model with int8 linear layers.
+//!
 //! The allocator is the binary's decision, not the library's: this bench uses
 //! the system allocator, and the run script also measures it with glibc's
 //! MALLOC_* tunables set.
@@ -18,7 +20,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use switchboard_engine::{Embedder, LocalEmbedder, LocalEmbedderOptions};
+use switchboard_engine::{Embedder, LocalEmbedder, LocalEmbedderOptions, Precision};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -35,8 +37,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(&sentences_file)?;
     let sentences: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
 
+    let precision = match std::env::var("BENCH_PRECISION").as_deref() {
+        Ok("int8") => Precision::Int8,
+        Ok("f32") | Err(_) => Precision::F32,
+        Ok(other) => return Err(format!("BENCH_PRECISION must be f32 or int8, not {other:?}").into()),
+    };
     let started = Instant::now();
-    let embedder = LocalEmbedder::load(&model_dir, LocalEmbedderOptions::SENTENCE_TRANSFORMERS)?;
+    let embedder =
+        LocalEmbedder::load(&model_dir, LocalEmbedderOptions::SENTENCE_TRANSFORMERS.with_precision(precision))?;
     embedder.embed(&[sentences[0]])?;
     let load_and_first = started.elapsed();
 
@@ -77,6 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = serde_json::json!({
         "engine": "candle",
         "variant": std::env::var("BENCH_VARIANT").unwrap_or_else(|_| "default".to_owned()),
+        "precision": precision.name(),
         "threads": std::env::var("RAYON_NUM_THREADS").ok(),
         "sentences": sentences.len(),
         "batch_size": LocalEmbedderOptions::SENTENCE_TRANSFORMERS.batch_size,

@@ -12,4 +12,4 @@ mod embedder;
 mod local;
 
 pub use embedder::{EmbedError, Embedder};
-pub use local::{LocalEmbedder, LocalEmbedderOptions};
+pub use local::{LocalEmbedder, LocalEmbedderOptions, Precision};

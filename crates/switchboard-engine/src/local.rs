@@ -10,6 +10,7 @@
 use std::path::Path;
 
 mod bert;
+mod int8;
 mod kernels;
 
 use candle_core::{DType, Device, Tensor};
@@ -26,6 +27,30 @@ pub struct LocalEmbedderOptions {
     pub max_seq_length: usize,
     /// Texts per forward pass.
     pub batch_size: usize,
+    /// Number format of the linear layers.
+    pub precision: Precision,
+}
+
+/// How the local model's linear layers compute (attention and layer norms
+/// stay in f32 either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Precision {
+    /// The checkpoint's f32 weights: vectors match sentence-transformers.
+    F32,
+    /// Weights quantized to int8 at load, activations to 8 bits per token:
+    /// faster (AVX-512 VNNI), vectors within ~0.99 cosine of f32. The model
+    /// id gets an `+int8` suffix to say which one runs.
+    Int8,
+}
+
+impl Precision {
+    /// The name used in settings and in the model id's suffix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+        }
+    }
 }
 
 impl LocalEmbedderOptions {
@@ -33,7 +58,12 @@ impl LocalEmbedderOptions {
     /// `sentence_bert_config.json` sets `max_seq_length` 256 (the
     /// tokenizer.json in the same folder says 128, which sentence-transformers
     /// overrides), and `encode` uses batches of 32.
-    pub const SENTENCE_TRANSFORMERS: Self = Self { max_seq_length: 256, batch_size: 32 };
+    pub const SENTENCE_TRANSFORMERS: Self = Self { max_seq_length: 256, batch_size: 32, precision: Precision::F32 };
+
+    /// The same batching with another precision.
+    pub const fn with_precision(self, precision: Precision) -> Self {
+        Self { precision, ..self }
+    }
 }
 
 /// The default is [`LocalEmbedderOptions::SENTENCE_TRANSFORMERS`]: vectors
@@ -95,15 +125,19 @@ impl LocalEmbedder {
         let device = Device::Cpu;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let model = Bert::load(vb, &config).map_err(|e| load_err(format!("weights: {e}")))?;
+        let model = Bert::load(vb, &config, options.precision).map_err(|e| load_err(format!("weights: {e}")))?;
 
-        let model_id =
+        let mut model_id =
             dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "local".to_owned());
+        if options.precision != Precision::F32 {
+            model_id = format!("{model_id}+{}", options.precision.name());
+        }
 
         tracing::info!(
             model = %model_id,
             dir = %dir.display(),
             dimension = config.hidden_size,
+            precision = options.precision.name(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "local embedding model loaded"
         );

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use switchboard_engine::{Embedder, LocalEmbedder, LocalEmbedderOptions};
+use switchboard_engine::{Embedder, LocalEmbedder, LocalEmbedderOptions, Precision};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -34,6 +34,10 @@ fn model_dir() -> PathBuf {
 /// Loads the model or fails the test with the fix: a missing model is a
 /// broken checkout, never a reason to skip.
 fn load_embedder() -> LocalEmbedder {
+    load_with(LocalEmbedderOptions::SENTENCE_TRANSFORMERS)
+}
+
+fn load_with(options: LocalEmbedderOptions) -> LocalEmbedder {
     let dir = model_dir();
     assert!(
         dir.join("model.safetensors").is_file(),
@@ -41,8 +45,7 @@ fn load_embedder() -> LocalEmbedder {
          all-MiniLM-L6-v2 folder)",
         dir.display()
     );
-    LocalEmbedder::load(&dir, LocalEmbedderOptions::SENTENCE_TRANSFORMERS)
-        .unwrap_or_else(|e| panic!("loading {}: {e}", dir.display()))
+    LocalEmbedder::load(&dir, options).unwrap_or_else(|e| panic!("loading {}: {e}", dir.display()))
 }
 
 fn reference() -> Reference {
@@ -81,6 +84,23 @@ fn matches_sentence_transformers_on_the_reference_fixture() {
     }
     eprintln!("worst cosine to sentence-transformers: 1 - {:.2e}", 1.0 - worst);
     assert!(failures.is_empty(), "vectors differ from sentence-transformers:\n{}", failures.join("\n"));
+}
+
+/// The int8 model's vectors stay close to sentence-transformers' f32 ones
+/// (retrieval quality is measured on SciFact by bench/retrieval/run), and
+/// its model id tells collections they came from another model.
+#[test]
+fn the_int8_model_stays_close_to_sentence_transformers() {
+    let reference = reference();
+    let embedder = load_with(LocalEmbedderOptions::SENTENCE_TRANSFORMERS.with_precision(Precision::Int8));
+    assert_eq!(embedder.model_id(), "all-MiniLM-L6-v2+int8");
+    let texts: Vec<&str> = reference.items.iter().map(|i| i.text.as_str()).collect();
+    let vectors = embedder.embed(&texts).expect("embed the fixture sentences");
+    let cosines: Vec<f64> = reference.items.iter().zip(&vectors).map(|(i, v)| cosine(v, &i.vector)).collect();
+    let worst = cosines.iter().copied().fold(f64::INFINITY, f64::min);
+    let mean = cosines.iter().sum::<f64>() / cosines.len() as f64;
+    eprintln!("int8 vs sentence-transformers: worst cosine {worst:.5}, mean {mean:.5}");
+    assert!(worst >= 0.98 && mean >= 0.99, "int8 vectors drift: worst {worst:.5}, mean {mean:.5}");
 }
 
 #[test]

@@ -17,10 +17,12 @@
 //! Weights are the standard Hugging Face BERT names, so any BERT checkpoint in
 //! safetensors (with or without a `bert.` prefix) loads.
 
-use candle_core::{DType, IndexOp, Module, Tensor};
+use candle_core::{CpuStorage, CustomOp1, DType, IndexOp, Layout, Module, Shape, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use super::Precision;
+use super::int8::QuantizedLinear;
 use super::kernels::{AddBias, BiasGelu, MaskedSoftmax};
 
 /// The fields of a Hugging Face BERT `config.json` that the forward pass needs.
@@ -67,18 +69,38 @@ struct Layer {
 
 /// A linear layer's weight `[out, in]` and bias `[out]`.
 struct Dense {
-    weight: Tensor,
+    weight: Weight,
     bias: Tensor,
 }
 
+enum Weight {
+    F32(Tensor),
+    Int8(QuantizedLinear),
+}
+
 impl Dense {
-    fn load(vb: &VarBuilder, out_dim: usize, in_dim: usize) -> candle_core::Result<Self> {
-        Ok(Self { weight: vb.get((out_dim, in_dim), "weight")?, bias: vb.get(out_dim, "bias")? })
+    fn load(vb: &VarBuilder, out_dim: usize, in_dim: usize) -> candle_core::Result<(Tensor, Tensor)> {
+        Ok((vb.get((out_dim, in_dim), "weight")?, vb.get(out_dim, "bias")?))
+    }
+
+    fn new(weight: Tensor, bias: Tensor, precision: Precision) -> candle_core::Result<Self> {
+        let weight = match precision {
+            Precision::F32 => Weight::F32(weight),
+            Precision::Int8 => {
+                let (out_dim, in_dim) = weight.dims2()?;
+                let values = weight.flatten_all()?.to_vec1::<f32>()?;
+                Weight::Int8(QuantizedLinear::new(&values, out_dim, in_dim))
+            }
+        };
+        Ok(Self { weight, bias })
     }
 
     /// `x [rows, in] -> [rows, out]` without the bias.
     fn matmul(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(&self.weight.t()?)
+        match &self.weight {
+            Weight::F32(weight) => x.matmul(&weight.t()?),
+            Weight::Int8(weight) => x.apply_op1_no_bwd(&Int8Matmul(weight)),
+        }
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
@@ -88,12 +110,33 @@ impl Dense {
     }
 }
 
+/// `x [rows, in] -> [rows, out]` through the int8 kernel.
+struct Int8Matmul<'a>(&'a QuantizedLinear);
+
+impl CustomOp1 for Int8Matmul<'_> {
+    fn name(&self) -> &'static str {
+        "int8-matmul"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (rows, width) = layout.shape().dims2()?;
+        if width != self.0.in_dim() {
+            candle_core::bail!("int8-matmul: input width {width}, layer takes {}", self.0.in_dim());
+        }
+        let (Some((start, end)), CpuStorage::F32(values)) = (layout.contiguous_offsets(), storage) else {
+            candle_core::bail!("int8-matmul: expected contiguous f32 input");
+        };
+        let y = self.0.forward(&values[start..end]);
+        Ok((CpuStorage::F32(y), Shape::from((rows, self.0.out_dim()))))
+    }
+}
+
 fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<LayerNorm> {
     Ok(LayerNorm::new(vb.get(size, "weight")?, vb.get(size, "bias")?, eps))
 }
 
 impl Bert {
-    pub(crate) fn load(vb: VarBuilder, config: &BertConfig) -> candle_core::Result<Self> {
+    pub(crate) fn load(vb: VarBuilder, config: &BertConfig, precision: Precision) -> candle_core::Result<Self> {
         if config.hidden_act != "gelu" {
             candle_core::bail!("unsupported hidden_act {:?} (only \"gelu\")", config.hidden_act);
         }
@@ -121,16 +164,21 @@ impl Bert {
             let q = Dense::load(&attn.pp("self.query"), h, h)?;
             let k = Dense::load(&attn.pp("self.key"), h, h)?;
             let v = Dense::load(&attn.pp("self.value"), h, h)?;
-            let qkv = Dense {
-                weight: Tensor::cat(&[&q.weight, &k.weight, &v.weight], 0)?,
-                bias: Tensor::cat(&[&q.bias, &k.bias, &v.bias], 0)?,
+            let qkv = Dense::new(
+                Tensor::cat(&[&q.0, &k.0, &v.0], 0)?,
+                Tensor::cat(&[&q.1, &k.1, &v.1], 0)?,
+                precision,
+            )?;
+            let dense = |vb: VarBuilder, out_dim, in_dim| {
+                let (weight, bias) = Dense::load(&vb, out_dim, in_dim)?;
+                Dense::new(weight, bias, precision)
             };
             layers.push(Layer {
                 qkv,
-                attention_out: Dense::load(&attn.pp("output.dense"), h, h)?,
+                attention_out: dense(attn.pp("output.dense"), h, h)?,
                 attention_norm: layer_norm(attn.pp("output.LayerNorm"), h, eps)?,
-                up: Dense::load(&lb.pp("intermediate.dense"), config.intermediate_size, h)?,
-                down: Dense::load(&lb.pp("output.dense"), h, config.intermediate_size)?,
+                up: dense(lb.pp("intermediate.dense"), config.intermediate_size, h)?,
+                down: dense(lb.pp("output.dense"), h, config.intermediate_size)?,
                 output_norm: layer_norm(lb.pp("output.LayerNorm"), h, eps)?,
             });
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
-use switchboard_engine::{Embedder, LocalEmbedder, LocalEmbedderOptions};
+use switchboard_engine::{Embedder, LocalEmbedder, LocalEmbedderOptions, Precision};
 use switchboard_llm::{OpenAiConfig, OpenAiEmbeddings};
 use switchboard_store::{CollectionEmbedding, Tenant};
 
@@ -108,25 +108,26 @@ const MODEL_FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.j
 
 /// The first of `dirs` that holds a model, loaded (once per process and folder).
 /// `None` when no folder has one: the server then runs full-text search only.
-pub async fn load_first(dirs: &[PathBuf]) -> Option<Arc<dyn Embedder>> {
-    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<LocalEmbedder>>>> = OnceLock::new();
+pub async fn load_first(dirs: &[PathBuf], precision: Precision) -> Option<Arc<dyn Embedder>> {
+    static LOADED: OnceLock<Mutex<HashMap<(PathBuf, Precision), Arc<LocalEmbedder>>>> = OnceLock::new();
     let Some(dir) = dirs.iter().find(|d| MODEL_FILES.iter().all(|f| d.join(f).is_file())).cloned() else {
         tracing::warn!(looked_in = ?dirs, "no embedding model found: search is full-text only (run scripts/fetch-model)");
         return None;
     };
     let cache = LOADED.get_or_init(Default::default);
-    if let Some(model) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&dir) {
+    let key = (dir.clone(), precision);
+    if let Some(model) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Some(model.clone());
     }
     let loaded = tokio::task::spawn_blocking({
         let dir = dir.clone();
-        move || LocalEmbedder::load(Path::new(&dir), LocalEmbedderOptions::default())
+        move || LocalEmbedder::load(Path::new(&dir), LocalEmbedderOptions::default().with_precision(precision))
     })
     .await;
     match loaded {
         Ok(Ok(model)) => {
             let model = Arc::new(model);
-            cache.lock().unwrap_or_else(|e| e.into_inner()).insert(dir, model.clone());
+            cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, model.clone());
             Some(model)
         }
         Ok(Err(e)) => {
