@@ -56,7 +56,11 @@ impl AppState {
             limiters: Arc::new(Limiters::new(&settings.rate_limit)),
             metrics: Arc::new(Metrics::default()),
             draining: Arc::new(AtomicBool::new(false)),
-            embedder: crate::knowledge::embedding::load_first(&settings.model_dirs(), settings.knowledge.model_precision.into()).await,
+            embedder: crate::knowledge::embedding::load_first(
+                &settings.model_dirs(),
+                settings.knowledge.model_precision.into(),
+            )
+            .await,
             jobs_queued: Arc::new(Notify::new()),
             jobs_changed: Arc::new(Notify::new()),
             egress: crate::knowledge::crawl::egress_client(&settings.knowledge.crawl)?,

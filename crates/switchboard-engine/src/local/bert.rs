@@ -164,11 +164,8 @@ impl Bert {
             let q = Dense::load(&attn.pp("self.query"), h, h)?;
             let k = Dense::load(&attn.pp("self.key"), h, h)?;
             let v = Dense::load(&attn.pp("self.value"), h, h)?;
-            let qkv = Dense::new(
-                Tensor::cat(&[&q.0, &k.0, &v.0], 0)?,
-                Tensor::cat(&[&q.1, &k.1, &v.1], 0)?,
-                precision,
-            )?;
+            let qkv =
+                Dense::new(Tensor::cat(&[&q.0, &k.0, &v.0], 0)?, Tensor::cat(&[&q.1, &k.1, &v.1], 0)?, precision)?;
             let dense = |vb: VarBuilder, out_dim, in_dim| {
                 let (weight, bias) = Dense::load(&vb, out_dim, in_dim)?;
                 Dense::new(weight, bias, precision)

@@ -111,9 +111,7 @@ impl QuantizedLinear {
         // matrix once, so fewer, larger tasks are cheaper.
         let tasks = rayon::current_num_threads().max(1);
         let per_task = rows.div_ceil(tasks).max(MIN_ROWS_PER_TASK);
-        y.par_chunks_mut(per_task * self.out_dim)
-            .enumerate()
-            .for_each(|(i, out)| self.product(&a, i * per_task, out));
+        y.par_chunks_mut(per_task * self.out_dim).enumerate().for_each(|(i, out)| self.product(&a, i * per_task, out));
         y
     }
 
@@ -249,12 +247,8 @@ mod vnni {
 
         let mut acc = [[_mm512_setzero_si512(); BLOCKS_PER_TILE]; M];
         for g in 0..groups {
-            let b: [__m512i; BLOCKS_PER_TILE] = [
-                bytemuck::cast(w0[g]),
-                bytemuck::cast(w1[g]),
-                bytemuck::cast(w2[g]),
-                bytemuck::cast(w3[g]),
-            ];
+            let b: [__m512i; BLOCKS_PER_TILE] =
+                [bytemuck::cast(w0[g]), bytemuck::cast(w1[g]), bytemuck::cast(w2[g]), bytemuck::cast(w3[g])];
             for (i, acc) in acc.iter_mut().enumerate() {
                 let x = _mm512_set1_epi32(words[i * groups + g]);
                 for (acc, b) in acc.iter_mut().zip(b) {
