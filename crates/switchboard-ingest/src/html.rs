@@ -121,7 +121,10 @@ fn is_chrome(node: NodeRef<'_, Node>, element: &scraper::node::Element, styles: 
         || matches!(role, "navigation" | "banner" | "contentinfo" | "complementary" | "search" | "menu" | "dialog")
         || element.attr("hidden").is_some()
         || element.attr("aria-hidden") == Some("true")
-        || styles.of(node.id()).is_some_and(hidden)
+        // A page whose whole body is hidden is shown by a script (the anti-clickjacking
+        // `body { display: none !important }`, a loading class): hiding text from readers
+        // means hiding it next to what they see, so `<html>` and `<body>` always show.
+        || (!matches!(name, "html" | "body") && styles.of(node.id()).is_some_and(hidden))
 }
 
 #[derive(Clone, Copy, PartialEq)]

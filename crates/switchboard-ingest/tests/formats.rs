@@ -224,6 +224,12 @@ fn html_text_hidden_by_the_pages_stylesheet_is_not_knowledge() {
         ]
     );
     assert!(doc.warnings.is_empty(), "{:?}", doc.warnings);
+
+    // A body hidden until a script shows it (OWASP's anti-clickjacking snippet) is the page.
+    let framed = r#"<html><head><style id="antiClickjack">body{display:none !important;}</style></head>
+        <body class="js-loading"><h1>Kettles</h1><p>Descale monthly.</p><p class="x">hidden</p></body></html>"#;
+    let framed = framed.replace("</style>", ".x { display: none } .js-loading { visibility: hidden }</style>");
+    assert_eq!(texts(&run(framed.as_bytes(), "framed.html")), ["h1:Kettles", "p:Descale monthly."]);
 }
 
 #[test]
