@@ -5,15 +5,23 @@
 //! into scraper's arena tree. The input is fed in pieces with the deadline checked in between,
 //! and the tree is walked with open/close edges and explicit counters: no recursion anywhere, so
 //! 100k nested `<div>`s cost memory proportional to the input and never the stack.
+//!
+//! Text a reader cannot see is dropped: elements hidden by an attribute (`hidden`,
+//! `aria-hidden`) or by their styles, and text the colour of what is behind it. Styles are the
+//! page's own: its `<style>` rules and `style` attributes, cascaded as CSS does
+//! ([`cascade`]); a linked stylesheet is never fetched.
 
 use ego_tree::NodeRef;
 use ego_tree::iter::Edge;
 use html5ever::tendril::{StrTendril, TendrilSink};
 use scraper::{Html, HtmlTreeSink, Node};
 
+mod cascade;
+mod css;
 mod style;
 
-use self::style::{Look, hidden_by_style};
+use self::cascade::Styles;
+use self::style::{Look, hidden};
 use crate::limits::{Halt, Sink};
 use crate::model::{normalize_ws, render_row};
 use crate::{ExtractError, Format};
@@ -35,8 +43,9 @@ pub(crate) fn extract(text: &str, sink: &mut Sink) -> Result<(), Halt> {
     let html = parse(text, sink)?;
     let title = html.tree.nodes().find(|n| matches!(n.value(), Node::Element(e) if e.name() == "title"));
     sink.title = title.map(|t| text_of(t));
+    let styles = Styles::compute(&html, sink)?;
     let root = content_root(&html);
-    Walker::new(sink, root).walk(root)
+    Walker::new(sink, &styles, root).walk(root)
 }
 
 fn parse(text: &str, sink: &mut Sink) -> Result<Html, Halt> {
@@ -85,8 +94,9 @@ fn text_of(node: NodeRef<'_, Node>) -> String {
     normalize_ws(&out)
 }
 
-/// Elements whose content is never the page's own text.
-fn is_chrome(name: &str, element: &scraper::node::Element, in_article: bool) -> bool {
+/// Elements whose content is never the page's own text, or that a reader cannot see.
+fn is_chrome(node: NodeRef<'_, Node>, element: &scraper::node::Element, styles: &Styles, in_article: bool) -> bool {
+    let name = element.name();
     let role = element.attr("role").unwrap_or("");
     matches!(
         name,
@@ -111,7 +121,10 @@ fn is_chrome(name: &str, element: &scraper::node::Element, in_article: bool) -> 
         || matches!(role, "navigation" | "banner" | "contentinfo" | "complementary" | "search" | "menu" | "dialog")
         || element.attr("hidden").is_some()
         || element.attr("aria-hidden") == Some("true")
-        || element.attr("style").is_some_and(hidden_by_style)
+        // A page whose whole body is hidden is shown by a script (the anti-clickjacking
+        // `body { display: none !important }`, a loading class): hiding text from readers
+        // means hiding it next to what they see, so `<html>` and `<body>` always show.
+        || (!matches!(name, "html" | "body") && styles.of(node.id()).is_some_and(hidden))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -131,11 +144,12 @@ struct Table {
 
 struct Walker<'s> {
     sink: &'s mut Sink,
+    styles: &'s Styles,
     buf: String,
     open: Open,
     /// Depth inside skipped elements (counting every element below the skipped one).
     skip: usize,
-    /// The colours of each open element (not skipped), from inline styles: text whose colour is
+    /// The colours of each open element (not skipped), from its styles: text whose colour is
     /// that of the background behind it is dropped, while its element's children may show.
     looks: Vec<Look>,
     /// Inside `<article>`/`<main>` a `<header>` is the article's own title block, worth keeping.
@@ -148,16 +162,19 @@ struct Walker<'s> {
 }
 
 impl<'s> Walker<'s> {
-    fn new(sink: &'s mut Sink, root: NodeRef<'_, Node>) -> Self {
+    fn new(sink: &'s mut Sink, styles: &'s Styles, root: NodeRef<'_, Node>) -> Self {
         let root_is_article = root.value().as_element().is_some_and(|e| matches!(e.name(), "main" | "article"));
         // The walk starts at the content root: its ancestors (`<body style="background:#000">`)
         // still colour it.
-        let mut ancestors: Vec<&scraper::node::Element> =
-            root.ancestors().filter_map(|n| n.value().as_element()).collect();
+        let mut ancestors: Vec<NodeRef<'_, Node>> = root.ancestors().collect();
         ancestors.reverse();
-        let around = ancestors.into_iter().fold(Look::PAGE, |look, e| look.inside(e));
+        let around = ancestors.into_iter().fold(Look::PAGE, |look, n| match n.value().as_element() {
+            Some(e) => look.inside(e, styles.of(n.id())),
+            None => look,
+        });
         Walker {
             sink,
+            styles,
             buf: String::new(),
             open: Open::Paragraph,
             skip: 0,
@@ -178,11 +195,11 @@ impl<'s> Walker<'s> {
                 Edge::Open(node) => match node.value() {
                     Node::Element(e) => {
                         let name = e.name();
-                        if self.skip > 0 || is_chrome(name, e, self.article > 0) {
+                        if self.skip > 0 || is_chrome(node, e, self.styles, self.article > 0) {
                             self.skip += 1;
                             continue;
                         }
-                        self.looks.push(self.look().inside(e));
+                        self.looks.push(self.look().inside(e, self.styles.of(node.id())));
                         self.open_element(name)?;
                     }
                     Node::Text(t) if self.skip == 0 && !self.look().hides_text() => self.target().push_str(t),

@@ -1,35 +1,29 @@
-//! What inline styles hide: elements that are not shown at all, and text whose colour is (all
-//! but) the colour behind it.
+//! What styles hide: elements that are not shown at all, and text whose colour is (all but)
+//! the colour behind it.
 //!
-//! Only the `style` attribute (and the old `color` and `bgcolor` attributes) is read. Stylesheets
-//! and classes are not resolved, so text hidden by a class (`.x { color: #fff }`) is kept, and
-//! white inline text over a dark background that only a stylesheet sets is taken for white on
-//! the default white page and dropped. A background image or gradient, or a colour we do not
-//! parse (`hsl()`, `var()`, most names), is "unknown": text over it is kept.
+//! The styles are the cascaded values of [`super::cascade`]: the page's `<style>` rules and
+//! each element's `style` attribute (stylesheets it links to are not fetched, so what they hide
+//! is kept), with the old `color` and `bgcolor` attributes below both, as browsers rank them.
+//! Colours are inherited down the tree, so white text by class on a background a class makes
+//! dark is kept, and on the default white page it is dropped. A background image or gradient,
+//! or a colour we do not parse (`hsl()`, `var()`, most names), is "unknown": text over it is
+//! kept.
 
 use scraper::node::Element;
 
-/// An inline style that keeps the element from being seen: `display: none`,
-/// `visibility: hidden`, no size, or no opacity. Readers never see such text, so
-/// it is not knowledge; it is where instructions to the assistant get planted.
-pub(super) fn hidden_by_style(style: &str) -> bool {
-    declarations(style).any(|(property, value)| match property.as_str() {
-        "display" => value == "none",
-        "visibility" => matches!(value.as_str(), "hidden" | "collapse"),
-        "font-size" => matches!(value.as_str(), "0" | "0px" | "0pt" | "0em" | "0rem" | "1px"),
-        "opacity" => matches!(value.as_str(), "0" | "0.0"),
-        _ => false,
-    })
-}
+use super::cascade::Computed;
+use super::css::Property;
 
-/// `(property, value)` of each declaration, lower case, trimmed, without `!important`.
-fn declarations(style: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    style.split(';').filter_map(|declaration| {
-        let (property, value) = declaration.split_once(':')?;
-        let value = value.trim().to_ascii_lowercase();
-        let value = value.strip_suffix("!important").unwrap_or(&value).trim_end().to_owned();
-        Some((property.trim().to_ascii_lowercase(), value))
-    })
+/// Styles that keep the element from being seen: `display: none`, `visibility: hidden`, no
+/// size, or no opacity. Readers never see such text, so it is not knowledge; it is where
+/// instructions to the assistant get planted. The whole element is skipped, as `display: none`
+/// would be, even where a child sets `visibility: visible` again.
+pub(super) fn hidden(styles: &Computed) -> bool {
+    let is = |property, values: &[&str]| styles.get(property).is_some_and(|v| values.contains(&v));
+    is(Property::Display, &["none"])
+        || is(Property::Visibility, &["hidden", "collapse"])
+        || is(Property::FontSize, &["0", "0px", "0pt", "0em", "0rem", "0%", "1px"])
+        || is(Property::Opacity, &["0", "0.0", "0%"])
 }
 
 type Rgb = [u8; 3];
@@ -58,22 +52,20 @@ pub(super) struct Look {
 impl Look {
     pub(super) const PAGE: Look = Look { color: Paint::Default, background: Paint::Default };
 
-    /// The look inside `element`, this being the look around it.
-    pub(super) fn inside(self, element: &Element) -> Look {
+    /// The look inside `element`, styled as `styles` says, this being the look around it.
+    pub(super) fn inside(self, element: &Element, styles: Option<&Computed>) -> Look {
         let mut look = self;
-        if let Some(color) = element.attr("color").filter(|_| element.name() == "font") {
-            look.color = text_paint(color, look.color);
+        let get = |property| styles.and_then(|s| s.get(property));
+        // The old attributes count only where no style sets the same property.
+        let color = get(Property::Color).or_else(|| element.attr("color").filter(|_| element.name() == "font"));
+        if let Some(color) = color {
+            look.color = text_paint(&color.to_ascii_lowercase(), look.color);
         }
-        if let Some(color) = element.attr("bgcolor") {
-            look.background = background_paint(color, look.background);
+        if let Some(background) = get(Property::BackgroundColor).or_else(|| element.attr("bgcolor")) {
+            look.background = background_paint(&background.to_ascii_lowercase(), look.background);
         }
-        for (property, value) in element.attr("style").into_iter().flat_map(declarations) {
-            match property.as_str() {
-                "color" => look.color = text_paint(&value, look.color),
-                "background" | "background-color" => look.background = background_paint(&value, look.background),
-                "background-image" if value != "none" => look.background = Paint::Unknown,
-                _ => {}
-            }
+        if get(Property::BackgroundImage).is_some_and(|image| !matches!(image, "none" | "initial" | "unset")) {
+            look.background = Paint::Unknown;
         }
         look
     }
@@ -187,10 +179,15 @@ mod tests {
         let mut look = Look::PAGE;
         for node in doc.tree.nodes() {
             if let Some(e) = node.value().as_element().filter(|e| e.name() != "html") {
-                look = look.inside(e);
+                let styles = e.attr("style").map(Computed::inline);
+                look = look.inside(e, styles.as_ref());
             }
         }
         look
+    }
+
+    fn hidden_by_style(style: &str) -> bool {
+        hidden(&Computed::inline(style))
     }
 
     #[test]
@@ -244,5 +241,8 @@ mod tests {
         assert!(hidden_by_style("color:#fff; VISIBILITY: hidden !important"));
         assert!(hidden_by_style("font-size: 0"));
         assert!(!hidden_by_style("display: block; font-size: 10px"));
+        // The later declaration wins, unless the earlier one is important.
+        assert!(!hidden_by_style("display: none; display: block"));
+        assert!(hidden_by_style("display: none !important; display: block"));
     }
 }
