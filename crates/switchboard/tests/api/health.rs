@@ -42,6 +42,41 @@ async fn without_a_model_the_server_is_ready_and_says_search_is_full_text_only()
     assert!(found["results"][0]["text"].as_str().unwrap().contains("nine"), "{found}");
 }
 
+/// `knowledge.model_precision = "int8"`: readiness names the quantized
+/// model, and dense search with it finds a paraphrase no word of which is in
+/// the text.
+#[tokio::test]
+async fn the_int8_model_serves_dense_search() {
+    let app =
+        spawn_app_with(|s| s.knowledge.model_precision = switchboard_server::settings::ModelPrecision::Int8).await;
+    let body: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["checks"][2]["detail"], "local:all-MiniLM-L6-v2+int8", "{body}");
+    let kb: Value =
+        app.post("/v1/collections", &app.a.key, &serde_json::json!({"name": "kb"})).await.json().await.unwrap();
+    let kb = kb["id"].as_str().unwrap();
+    let path = format!("/v1/collections/{kb}/documents");
+    for (title, text) in [
+        ("Hours", "Our shops open at nine in the morning and close at six."),
+        ("Returns", "Unworn items can be sent back within thirty days for a refund."),
+        ("Gift cards", "Gift cards are valid for two years from purchase."),
+    ] {
+        app.post(&path, &app.a.key, &serde_json::json!({"title": title, "text": text})).await;
+    }
+    app.run_jobs().await;
+    let found: Value = app
+        .post(
+            &format!("/v1/collections/{kb}/search"),
+            &app.a.key,
+            &serde_json::json!({"query": "can I get my money back for a jacket", "mode": "dense"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["mode"], "dense", "{found}");
+    assert!(found["results"][0]["text"].as_str().unwrap().contains("refund"), "{found}");
+}
+
 #[tokio::test]
 async fn responses_carry_security_headers_and_request_ids() {
     let app = spawn_app().await;
