@@ -109,7 +109,8 @@ const MODEL_FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.j
 /// The first of `dirs` that holds a model, loaded (once per process and folder).
 /// `None` when no folder has one: the server then runs full-text search only.
 pub async fn load_first(dirs: &[PathBuf], precision: Precision) -> Option<Arc<dyn Embedder>> {
-    static LOADED: OnceLock<Mutex<HashMap<(PathBuf, Precision), Arc<LocalEmbedder>>>> = OnceLock::new();
+    type Loaded = HashMap<(PathBuf, Precision), Arc<LocalEmbedder>>;
+    static LOADED: OnceLock<Mutex<Loaded>> = OnceLock::new();
     let Some(dir) = dirs.iter().find(|d| MODEL_FILES.iter().all(|f| d.join(f).is_file())).cloned() else {
         tracing::warn!(looked_in = ?dirs, "no embedding model found: search is full-text only (run scripts/fetch-model)");
         return None;
