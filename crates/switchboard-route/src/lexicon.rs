@@ -6,7 +6,9 @@
 //! vocabulary (shipping, returns, refunds, warranty, payment, discounts,
 //! stores, accounts, sizes, time) covers what support questions are about.
 //!
-//! The vocabulary is data (`lexicon/<lang>.txt`, `source = english` a line).
+//! The vocabulary is data (`lexicon/<lang>.txt`, `source = english` a line,
+//! other senses after `|`: `tienda = store | shop`). The first sense makes the
+//! question the answerer reads; all senses together widen the search.
 //! Matching runs on folded words; phrases are matched longest first, so
 //! "wie lange" becomes "how long" (a duration question for the answerer)
 //! before "wie" alone would; both sides are lightly stemmed, so one entry
@@ -55,8 +57,11 @@ const LINKS: &[&str] = &["s", "n", "en", "e"];
 /// A question in English words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Translation {
-    /// The English words, in the question's order, with names and codes kept as written.
+    /// The English words, in the question's order, with names and codes kept
+    /// as written; the first sense of each word.
     pub text: String,
+    /// `text` with every sense the lexicon lists (for search: "store shop").
+    pub expanded: String,
     /// Words of the question the lexicon knew.
     pub known: usize,
     /// Words in the question.
@@ -124,16 +129,15 @@ impl Lexicon {
             return None;
         }
         let mut tail_only: Option<String> = None;
-        // Longest last part first: "Rücksendeetikett" is about an "Etikett", not a "Kett".
-        for split in 3..=chars.len() - 4 {
-            let at = chars[split].0;
+        // Longest listed last part first: what the compound is ("Rücksende|etikett", a label).
+        for &(at, _) in &chars[3..=chars.len() - 4] {
             let (head, tail) = (&word[..at], &word[at..]);
             let Some(tail_en) = self.word(tail) else { continue };
             let heads = std::iter::once(head).chain(LINKS.iter().filter_map(|l| head.strip_suffix(l)));
             for h in heads.filter(|h| h.chars().count() >= 3) {
                 let head_en = self.word(h).map(str::to_owned).or_else(|| self.compound(h, depth + 1));
                 if let Some(head_en) = head_en {
-                    return Some(format!("{head_en} {tail_en}").trim().to_owned());
+                    return Some(joined(&head_en, tail_en));
                 }
             }
             if tail_only.is_none() && tail.chars().count() >= 4 {
@@ -142,6 +146,20 @@ impl Lexicon {
         }
         tail_only
     }
+}
+
+/// The senses of an entry's English side, the first one first.
+fn senses(english: &str) -> impl Iterator<Item = &str> {
+    english.split('|').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A compound's English: the parts' first senses together ("student
+/// discount"), then the parts' other senses.
+fn joined(head: &str, tail: &str) -> String {
+    let first = |e: &str| senses(e).next().unwrap_or("").to_owned();
+    let mut all = vec![format!("{} {}", first(head), first(tail)).trim().to_owned()];
+    all.extend(senses(head).skip(1).chain(senses(tail).skip(1)).map(str::to_owned));
+    all.join(" | ")
 }
 
 fn lexicons() -> &'static [Lexicon] {
@@ -226,6 +244,7 @@ pub fn to_english(text: &str, lang: &str) -> Option<Translation> {
     let words = words(text);
     let folded: Vec<String> = words.iter().map(|w| w.folded.clone()).collect();
     let mut out: Vec<String> = Vec::new();
+    let mut expanded: Vec<String> = Vec::new();
     let mut known = 0;
     let mut i = 0;
     while i < words.len() {
@@ -239,6 +258,7 @@ pub fn to_english(text: &str, lang: &str) -> Option<Translation> {
                 None => {
                     if looks_like_a_name(&words[i]) {
                         out.push(words[i].written.to_owned());
+                        expanded.push(words[i].written.to_owned());
                     }
                     i += 1;
                     continue;
@@ -246,12 +266,15 @@ pub fn to_english(text: &str, lang: &str) -> Option<Translation> {
             },
         };
         known += n;
-        if !english.is_empty() {
-            out.push(english);
+        let mut all = senses(&english);
+        if let Some(first) = all.next() {
+            out.push(first.to_owned());
+            expanded.push(first.to_owned());
+            expanded.extend(all.map(str::to_owned));
         }
         i += n;
     }
-    Some(Translation { text: out.join(" "), known, words: words.len() })
+    Some(Translation { text: out.join(" "), expanded: expanded.join(" "), known, words: words.len() })
 }
 
 #[cfg(test)]
@@ -263,6 +286,12 @@ mod tests {
         for lexicon in lexicons() {
             assert!(lexicon.exact.len() >= 300, "{}: {} entries", lexicon.lang, lexicon.exact.len());
             assert!(lexicon.exact.values().all(|to| to.is_ascii()), "{}: English side is plain", lexicon.lang);
+            // A sense is words: "|" separates senses, never ends or doubles one.
+            assert!(
+                lexicon.exact.values().all(|to| !to.contains('|') || to.split('|').all(|s| !s.trim().is_empty())),
+                "{}: empty sense",
+                lexicon.lang
+            );
         }
         assert_eq!(lexicon_languages(), ["de", "es", "fr", "it", "nl"]);
         assert!(to_english("How long?", "en").is_none());

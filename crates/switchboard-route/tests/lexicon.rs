@@ -87,6 +87,25 @@ fn names_and_codes_are_kept_and_unknown_words_dropped() {
 }
 
 #[test]
+fn other_senses_widen_the_search_but_not_the_question() {
+    let got = to_english("¿Dónde está la tienda?", "es").unwrap();
+    assert_eq!(got.text, "where store");
+    assert_eq!(got.expanded, "where store shop");
+    // A compound's parts: first senses together, the others after.
+    let compound = to_english("Wo ist das nächste Schuhgeschäft?", "de").unwrap();
+    assert_eq!((compound.text.as_str(), compound.expanded.as_str()), ("where shoe store", "where shoe store shop"));
+}
+
+#[test]
+fn a_misdetected_question_is_told_by_its_low_coverage() {
+    // English taken for German: the lexicon knows one word of it.
+    let english = to_english("When was Tarnfield founded?", "de").unwrap();
+    assert!(english.coverage() < 0.5, "{english:?}");
+    let german = to_english("Wann wurde die Firma gegründet?", "de").unwrap();
+    assert!(german.coverage() >= 0.5, "{german:?}");
+}
+
+#[test]
 fn english_and_unknown_languages_have_no_lexicon() {
     assert!(to_english("How long do returns take?", "en").is_none());
     assert!(to_english("Hvor lang tid tager levering?", "da").is_none());

@@ -276,7 +276,10 @@ pub async fn run_turn(
         let stage = Instant::now();
         let query = rewrite_follow_up(&redacted.text, &history);
         let translated = in_knowledge_language(&query, &route.language);
-        let searched = translated.as_deref().unwrap_or(&query);
+        let (searched, asked) = match &translated {
+            Some(t) => (t.search.as_str(), t.question.as_str()),
+            None => (query.as_str(), query.as_str()),
+        };
         let mut passages = retrieve(state, t, &config, &version.id, searched).await?;
         // Knowledge that addresses the assistant is quarantined, never quoted or obeyed.
         passages.retain(|p| match injection_verdict(&p.text) {
@@ -287,7 +290,7 @@ pub async fn run_turn(
             None => true,
         });
         route.query = Some(query.clone());
-        route.translated_query = translated.clone();
+        route.translated_query = translated.as_ref().map(|t| t.question.clone());
         published = passages.iter().map(|p| p.text.clone()).collect();
         timings.retrieve = ms(stage);
 
@@ -313,7 +316,7 @@ pub async fn run_turn(
                 llm_draft(result, &config, &lang)
             }
             None => {
-                let answer = act_extractive(state, searched, &passages).await?;
+                let answer = act_extractive(state, asked, &passages).await?;
                 timings.generate = ms(stage);
                 grounded_or_abstain(answer, &passages, min_confidence, &config, &lang)
             }
@@ -624,13 +627,21 @@ const KNOWLEDGE_LANGUAGE: &str = "en";
 /// was Tarnfield founded?" taken for German).
 const MIN_COVERAGE: f64 = 0.5;
 
+/// A question put in the knowledge's language.
+struct Translated {
+    /// What retrieval searches: every sense the lexicon lists ("store shop").
+    search: String,
+    /// What the answerer reads: the first senses, closest to the question.
+    question: String,
+}
+
 /// A question in another language than the knowledge's, in the knowledge's
 /// words: the English of the support lexicon (`switchboard_route::to_english`),
 /// so full-text search, the English embedding model and the answerer's
 /// question words ("wie lange" -> "how long") all meet the knowledge. `None`
 /// when the question is in the knowledge's language, or the lexicon has no
 /// word of it (it is then searched as written: names and cognates still match).
-fn in_knowledge_language(query: &str, lang: &str) -> Option<String> {
+fn in_knowledge_language(query: &str, lang: &str) -> Option<Translated> {
     if lang == KNOWLEDGE_LANGUAGE {
         return None;
     }
@@ -639,9 +650,12 @@ fn in_knowledge_language(query: &str, lang: &str) -> Option<String> {
         return None;
     }
     Some(if translation.coverage() >= MIN_COVERAGE {
-        translation.text
+        Translated { search: translation.expanded, question: translation.text }
     } else {
-        format!("{query} {}", translation.text)
+        Translated {
+            search: format!("{query} {}", translation.expanded),
+            question: format!("{query} {}", translation.text),
+        }
     })
 }
 
