@@ -37,7 +37,7 @@ const SOURCES: &[(&str, &str)] = &[
 /// costs more than a missed plural, which the lists can spell out.
 fn suffixes(lang: &str) -> &'static [&'static str] {
     match lang {
-        "de" => &["ern", "en", "er", "es", "e", "n", "s"],
+        "de" => &["ern", "en", "er", "es", "et", "e", "n", "s"],
         "es" => &["es", "as", "os", "a", "o", "e", "s"],
         "fr" => &["ees", "es", "ee", "s", "e", "x"],
         "it" => &["i", "e", "a", "o"],
@@ -113,7 +113,9 @@ impl Lexicon {
             return Some(to);
         }
         let stemmed = words.iter().map(|w| stem(self.lang, w)).collect::<Vec<_>>().join(" ");
-        self.stemmed.get(&stemmed).map(String::as_str)
+        // A form whose ending is a listed word ("Reißverschlüsse" -> "reissverschluss"),
+        // or that meets a listed word's stem.
+        self.exact.get(&stemmed).or_else(|| self.stemmed.get(&stemmed)).map(String::as_str)
     }
 
     fn word(&self, word: &str) -> Option<&str> {

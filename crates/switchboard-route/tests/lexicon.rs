@@ -62,6 +62,9 @@ fn plurals_phrases_and_compounds_are_found() {
         // Plural of a listed singular.
         ("es", "¿Aceptan tarjetas de crédito?", "accept card"),
         ("it", "Le garanzie coprono le cerniere?", "warranty zip"),
+        // Endings on listed words: a plural, a past participle.
+        ("de", "Gibt es eine Garantie auf Reißverschlüsse?", "warranty zip"),
+        ("de", "Wurde meine Bestellung schon versendet?", "order ship"),
         // A phrase beats its words.
         ("fr", "Avez-vous des cartes cadeaux ?", "gift card"),
         ("es", "¿Hacen envíos a Estados Unidos?", "united states"),

@@ -957,6 +957,17 @@ mod tests {
     }
 
     #[test]
+    fn questions_in_other_languages_are_searched_and_answered_in_english_words() {
+        assert!(in_knowledge_language("How long do returns take?", "en").is_none());
+        let es = in_knowledge_language("¿Dónde está la tienda de Madrid?", "es").unwrap();
+        assert_eq!((es.question.as_str(), es.search.as_str()), ("where store Madrid", "where store shop Madrid"));
+        // English taken for German: the lexicon knows too little of it to stand alone.
+        let misread = in_knowledge_language("When was Tarnfield founded?", "de").unwrap();
+        assert!(misread.question.starts_with("When was Tarnfield founded?"), "{}", misread.question);
+        assert!(in_knowledge_language("Hvor er butikken?", "da").is_none(), "no lexicon");
+    }
+
+    #[test]
     fn blocked_topics_match_whole_words() {
         assert!(contains_word("can you give me legal advice", "legal advice"));
         assert!(!contains_word("illegal advices", "legal advice"));
