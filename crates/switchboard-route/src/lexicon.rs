@@ -14,9 +14,12 @@
 //! before "wie" alone would; both sides are lightly stemmed, so one entry
 //! covers a noun's plural; German and Dutch compounds missing from the list
 //! are split into listed parts ("Standardversand" -> "standard shipping").
-//! Words the lexicon does not know are dropped, except what looks like a name
-//! or a code (capitals inside or after the first word, digits), which is kept
-//! as written: "Boulder", "PayPal", "iDEAL", "FIRSTCAMP10".
+//! Words the lexicon does not know stay in the question as written: the
+//! answerer finds them in no English sentence, so what was not understood
+//! makes it less sure instead of leaving a confident question about the rest
+//! ("cours d'escalade en magasin" is not a question about stores). Search
+//! leaves them out, except what looks like a name or a code (capitals inside
+//! or after the first word, digits): "Boulder", "PayPal", "iDEAL", "FIRSTCAMP10".
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -57,10 +60,11 @@ const LINKS: &[&str] = &["s", "n", "en", "e"];
 /// A question in English words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Translation {
-    /// The English words, in the question's order, with names and codes kept
-    /// as written; the first sense of each word.
+    /// The question in English words, in its order: the first sense of each
+    /// known word, unknown words as written (for the answerer).
     pub text: String,
-    /// `text` with every sense the lexicon lists (for search: "store shop").
+    /// Every sense of each known word ("store shop"), and of the unknown words
+    /// only names and codes (for search).
     pub expanded: String,
     /// Words of the question the lexicon knew.
     pub known: usize,
@@ -258,8 +262,8 @@ pub fn to_english(text: &str, lang: &str) -> Option<Translation> {
             None => match compounds(lang).then(|| lexicon.compound(&folded[i], 0)).flatten() {
                 Some(english) => (1, english),
                 None => {
+                    out.push(words[i].written.to_owned());
                     if looks_like_a_name(&words[i]) {
-                        out.push(words[i].written.to_owned());
                         expanded.push(words[i].written.to_owned());
                     }
                     i += 1;
