@@ -9,7 +9,7 @@ const MARKERS: &[(&str, &[&str])] = &[
         "en",
         &[
             "the", "i", "you", "is", "are", "my", "want", "please", "how", "what", "where", "can", "do", "to", "with",
-            "hello", "thanks", "order",
+            "hello", "thanks", "order", "when", "was", "does", "have", "for", "much", "long", "any",
         ],
     ),
     (
@@ -35,20 +35,28 @@ const MARKERS: &[(&str, &[&str])] = &[
             "kann",
             "habe",
             "bestellung",
+            // Question words and articles of support questions ("Wann", "Was kostet der …").
+            "der",
+            "das",
+            "wann",
+            "welche",
+            "sind",
+            "gibt",
+            "kostet",
         ],
     ),
     (
         "es",
         &[
             "el", "la", "los", "las", "quiero", "con", "por", "favor", "hola", "gracias", "como", "donde", "que", "mi",
-            "es", "una", "puedo", "hablar", "pedido",
+            "es", "una", "puedo", "hablar", "pedido", "cuanto", "cual", "tienen", "hay", "para", "cuesta",
         ],
     ),
     (
         "fr",
         &[
             "je", "le", "la", "les", "veux", "avec", "un", "une", "est", "bonjour", "merci", "comment", "ou", "mon",
-            "ma", "vous", "parler", "commande", "pas",
+            "ma", "vous", "parler", "commande", "pas", "combien", "quel", "quelle", "des", "du", "aux",
         ],
     ),
     (
@@ -74,6 +82,14 @@ const MARKERS: &[(&str, &[&str])] = &[
             "non",
             "sono",
             "buongiorno",
+            "quanto",
+            "qual",
+            "quale",
+            "della",
+            "delle",
+            "sulle",
+            "di",
+            "cosa",
         ],
     ),
     (
@@ -99,6 +115,12 @@ const MARKERS: &[(&str, &[&str])] = &[
             "spreken",
             "bestelling",
             "u",
+            "zijn",
+            "van",
+            "hoeveel",
+            "wanneer",
+            "welke",
+            "kost",
         ],
     ),
 ];

@@ -8,7 +8,9 @@
 //! - [`small_talk`]: greetings, thanks, goodbyes and "are you a bot?",
 //!   answered from templates without retrieval;
 //! - [`IntentIndex`]: nearest-neighbour intent classification over an agent's
-//!   example phrases, with an out-of-scope threshold.
+//!   example phrases, with an out-of-scope threshold;
+//! - [`to_english`]: a German, Spanish, French, Italian or Dutch question in
+//!   the English words of a support lexicon, to search English knowledge.
 //!
 //! Everything here is pure, synchronous and linear in the input; matching
 //! runs on [`fold`]ed text (lower case, accents removed, punctuation to
@@ -17,11 +19,13 @@
 mod handoff;
 mod intent;
 mod language;
+mod lexicon;
 mod small_talk;
 
 pub use handoff::{HandoffRequest, wants_human};
 pub use intent::{IntentError, IntentIndex, IntentMatch, Scoring};
 pub use language::{Language, detect, detect_language};
+pub use lexicon::{Translation, lexicon_languages, to_english};
 pub use small_talk::{SmallTalk, small_talk};
 
 use unicode_normalization::UnicodeNormalization;

@@ -34,3 +34,18 @@ fn handoff_and_small_talk_are_recognised_exactly_where_the_set_says() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn questions_get_the_language_they_are_written_in() {
+    // A question taken for another language is answered with that language's
+    // lead-in and searched in the wrong words (see the support lexicon).
+    let wrong: Vec<String> = questions()
+        .iter()
+        .filter(|(_, kind, _, _)| kind == "answerable" || kind == "unanswerable")
+        .filter_map(|(id, _, lang, text)| {
+            let got = switchboard_route::detect_language(text, "en");
+            (got != *lang).then(|| format!("{id} [{lang}] detected {got}: {text}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}

@@ -146,9 +146,9 @@ async fn the_sample_shop_answers_abstains_escalates_and_redacts() {
     let rate = |kind: &str| tally.get(kind).map_or(0.0, |(n, ok)| *ok as f64 / *n as f64);
     let summary = format!("{tally:?}\nmisses:\n{}", misses.join("\n"));
     // Floors: what the extractive answerer achieves on this sample, with a
-    // little room (measured: answerable 14/23, most misses are the questions
-    // in German, Spanish, French and Dutch against this English knowledge;
-    // unanswerable 9/13). bench/answers/run measures the whole set.
+    // little room (measured: answerable 17/26, the questions in other languages
+    // than the English knowledge searched in the words of the route crate's
+    // support lexicon; unanswerable 11/15). bench/answers/run measures the whole set.
     assert_eq!(rate("handoff"), 1.0, "every request for a person escalates\n{summary}");
     assert_eq!(rate("pii"), 1.0, "{summary}");
     assert_eq!(rate("injection"), 1.0, "no injected content in replies\n{summary}");

@@ -6,7 +6,9 @@
 //! of an answerer that only measures similarity.
 //!
 //! English cue words only: the sample knowledge and the local model are
-//! English, and a question in another language simply has no expected kind.
+//! English. A question in another language reaches the answerer in the
+//! English words of the route crate's support lexicon ("wie lange" -> "how
+//! long"), so its cue words are these.
 
 /// The kind of fact a question asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -116,7 +118,15 @@ pub fn expected(question: &str) -> Option<AnswerType> {
         return Some(AnswerType::Weight);
     }
     let how_much_time = words.windows(3).any(|p| p[0] == "how" && p[1] == "much" && p[2] == "time");
-    if pair("how", "long") || pair("how", "soon") || pair("how", "quickly") || how_much_time || pair("what", "time") {
+    // Opening hours are times of day ("Monday to Saturday: 10:00 to 19:00").
+    let opening_hours = pair("opening", "hours") || pair("opening", "times");
+    if pair("how", "long")
+        || pair("how", "soon")
+        || pair("how", "quickly")
+        || how_much_time
+        || pair("what", "time")
+        || opening_hours
+    {
         return Some(AnswerType::Duration);
     }
     if words.windows(3).any(|p| p[0] == "how" && p[1] == "many" && TIME_UNITS.contains(&p[2].as_str())) {
@@ -180,6 +190,7 @@ mod tests {
             ("How long do I have to return boots?", Some(AnswerType::Duration)),
             ("How many days does a refund take?", Some(AnswerType::Duration)),
             ("How much time do I have?", Some(AnswerType::Duration)),
+            ("What are the opening hours of the Kendal store?", Some(AnswerType::Duration)),
             ("What does the Skyline 2 tent weigh?", Some(AnswerType::Weight)),
             ("What is the minimum age to join?", Some(AnswerType::Number)),
             ("How many points do I get?", Some(AnswerType::Number)),

@@ -103,6 +103,10 @@ pub struct RouteVerdict {
     pub injection: Option<InjectionVerdict>,
     /// The query retrieval ran (the message, or it rewritten with history).
     pub query: Option<String>,
+    /// The query in the knowledge's language (English words from the support lexicon),
+    /// when the customer wrote in another: what was searched and answered instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translated_query: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -271,7 +275,12 @@ pub async fn run_turn(
         // retrieve
         let stage = Instant::now();
         let query = rewrite_follow_up(&redacted.text, &history);
-        let mut passages = retrieve(state, t, &config, &version.id, &query).await?;
+        let translated = in_knowledge_language(&query, &route.language);
+        let (searched, asked) = match &translated {
+            Some(t) => (t.search.as_str(), t.question.as_str()),
+            None => (query.as_str(), query.as_str()),
+        };
+        let mut passages = retrieve(state, t, &config, &version.id, searched).await?;
         // Knowledge that addresses the assistant is quarantined, never quoted or obeyed.
         passages.retain(|p| match injection_verdict(&p.text) {
             Some(_) => {
@@ -281,6 +290,7 @@ pub async fn run_turn(
             None => true,
         });
         route.query = Some(query.clone());
+        route.translated_query = translated.as_ref().map(|t| t.question.clone());
         published = passages.iter().map(|p| p.text.clone()).collect();
         timings.retrieve = ms(stage);
 
@@ -306,7 +316,7 @@ pub async fn run_turn(
                 llm_draft(result, &config, &lang)
             }
             None => {
-                let answer = act_extractive(state, &query, &passages).await?;
+                let answer = act_extractive(state, asked, &passages).await?;
                 timings.generate = ms(stage);
                 grounded_or_abstain(answer, &passages, min_confidence, &config, &lang)
             }
@@ -493,6 +503,7 @@ fn route(config: &AgentConfig, text: &str, _history: &[Message]) -> RouteVerdict
         intent_match: None,
         injection,
         query: None,
+        translated_query: None,
     }
 }
 
@@ -603,6 +614,49 @@ fn names(text: &str) -> Vec<std::ops::Range<usize>> {
         sentence_start = raw.trim_end().ends_with(['?', '!', '.']);
     }
     spans
+}
+
+/// The language the knowledge is written in. The sample knowledge and the
+/// local embedding model are English, and replies quoting it to a customer
+/// who wrote in another language say so (`Phrase::QuotedInEnglish`).
+const KNOWLEDGE_LANGUAGE: &str = "en";
+
+/// Below this share of known words, a translation is searched together with
+/// the question as written: the lexicon understood too little of it to stand
+/// alone (or the question is not in the language it was taken for, as "When
+/// was Tarnfield founded?" taken for German).
+const MIN_COVERAGE: f64 = 0.5;
+
+/// A question put in the knowledge's language.
+struct Translated {
+    /// What retrieval searches: every sense the lexicon lists ("store shop").
+    search: String,
+    /// What the answerer reads: the first senses, closest to the question.
+    question: String,
+}
+
+/// A question in another language than the knowledge's, in the knowledge's
+/// words: the English of the support lexicon (`switchboard_route::to_english`),
+/// so full-text search, the English embedding model and the answerer's
+/// question words ("wie lange" -> "how long") all meet the knowledge. `None`
+/// when the question is in the knowledge's language, or the lexicon has no
+/// word of it (it is then searched as written: names and cognates still match).
+fn in_knowledge_language(query: &str, lang: &str) -> Option<Translated> {
+    if lang == KNOWLEDGE_LANGUAGE {
+        return None;
+    }
+    let translation = switchboard_route::to_english(query, lang)?;
+    if translation.text.trim().is_empty() {
+        return None;
+    }
+    Some(if translation.coverage() >= MIN_COVERAGE {
+        Translated { search: translation.expanded, question: translation.text }
+    } else {
+        Translated {
+            search: format!("{query} {}", translation.expanded),
+            question: format!("{query} {}", translation.text),
+        }
+    })
 }
 
 /// Hybrid search over the agent's collections.
@@ -900,6 +954,17 @@ mod tests {
             rewrite_follow_up("what time does it open on sundays", &[customer("Do you have a shop in Utrecht?")]),
             "Do you have a shop in Utrecht? what time does it open on sundays"
         );
+    }
+
+    #[test]
+    fn questions_in_other_languages_are_searched_and_answered_in_english_words() {
+        assert!(in_knowledge_language("How long do returns take?", "en").is_none());
+        let es = in_knowledge_language("¿Dónde está la tienda de Madrid?", "es").unwrap();
+        assert_eq!((es.question.as_str(), es.search.as_str()), ("where store Madrid", "where store shop Madrid"));
+        // English taken for German: the lexicon knows too little of it to stand alone.
+        let misread = in_knowledge_language("When was Tarnfield founded?", "de").unwrap();
+        assert!(misread.question.starts_with("When was Tarnfield founded?"), "{}", misread.question);
+        assert!(in_knowledge_language("Hvor er butikken?", "da").is_none(), "no lexicon");
     }
 
     #[test]
