@@ -100,7 +100,7 @@ fn the_int8_model_stays_close_to_sentence_transformers() {
     let worst = cosines.iter().copied().fold(f64::INFINITY, f64::min);
     let mean = cosines.iter().sum::<f64>() / cosines.len() as f64;
     eprintln!("int8 vs sentence-transformers: worst cosine {worst:.5}, mean {mean:.5}");
-    assert!(worst >= 0.98 && mean >= 0.99, "int8 vectors drift: worst {worst:.5}, mean {mean:.5}");
+    assert!(worst >= 0.99 && mean >= 0.997, "int8 vectors drift: worst {worst:.5}, mean {mean:.5}");
 }
 
 #[test]
