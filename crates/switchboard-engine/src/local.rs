@@ -38,7 +38,7 @@ pub enum Precision {
     /// The checkpoint's f32 weights: vectors match sentence-transformers.
     F32,
     /// Weights quantized to int8 at load, activations to 8 bits per token:
-    /// faster (AVX-512 VNNI), vectors within ~0.99 cosine of f32. The model
+    /// faster (AVX-512 VNNI), vectors within 0.998 cosine of f32. The model
     /// id gets an `+int8` suffix to say which one runs.
     Int8,
 }

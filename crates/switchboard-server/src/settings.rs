@@ -182,9 +182,9 @@ pub struct KnowledgeSettings {
     /// Without a model, search is full-text only.
     pub model_dir: Option<PathBuf>,
     /// How the local model computes: `f32` (vectors match
-    /// sentence-transformers) or `int8` (quantized linear layers: about 1.5x
-    /// the throughput on CPUs with AVX-512 VNNI, vectors within ~0.99
-    /// cosine to f32, SciFact nDCG@10 within 0.005). Collections keep
+    /// sentence-transformers) or `int8` (quantized linear layers: about 1.4x
+    /// the throughput on CPUs with AVX-512 VNNI, vectors within 0.998
+    /// cosine of f32, SciFact nDCG@10 within 0.005). Collections keep
     /// recording `local:all-MiniLM-L6-v2`: both compute that model, so a
     /// switch re-embeds nothing, and `/readyz` names the one running.
     pub model_precision: ModelPrecision,
