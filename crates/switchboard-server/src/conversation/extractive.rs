@@ -146,8 +146,10 @@ fn stem(word: &str) -> String {
     word.to_owned()
 }
 
-/// Splits a chunk into the sentences an answer may quote.
-pub fn sentences(text: &str) -> Vec<(String, String)> {
+/// Splits a chunk into the sentences an answer may quote: `(quote, text
+/// matched against the question)`. `heading` is the last heading over the
+/// chunk ("What we accept online").
+pub fn sentences(text: &str, heading: &str) -> Vec<(String, String)> {
     // A FAQ chunk ("Q: …\nA: …") answers as a whole; its question is matched.
     if let Some(rest) = text.strip_prefix("Q: ")
         && let Some((question, answer)) = rest.split_once("\nA: ")
@@ -156,13 +158,45 @@ pub fn sentences(text: &str) -> Vec<(String, String)> {
         return vec![(answer.clone(), format!("{question} {answer}"))];
     }
     let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    // What introduces a list: the line before it when it ends with a colon
+    // ("We accept:"), else the heading over the chunk.
+    let mut lead: Option<&str> = None;
+    // A list item ending with a colon introduces the items indented under it
+    // ("- Klarna:" over "  - UK: Pay in 3 …"): (its indent, its text).
+    let mut parent: Option<(usize, String)> = None;
+    for raw in text.lines().filter(|l| !l.trim().is_empty()) {
+        let line = raw.trim();
+        let indent = raw.len() - raw.trim_start().len();
         // List items and table rows are units of meaning of their own.
         if line.starts_with(['-', '*', '•', '|']) || line.chars().next().is_some_and(|c| c.is_ascii_digit()) {
             let item = line.trim_start_matches(['-', '*', '•']).trim().to_owned();
-            out.push((item.clone(), item));
+            if parent.as_ref().is_some_and(|(at, _)| indent <= *at) {
+                parent = None;
+            }
+            let introduced_by = match &parent {
+                Some((_, text)) => text.trim_end_matches(':'),
+                None => lead.unwrap_or(heading).trim().trim_end_matches(':'),
+            };
+            let introduced_by = introduced_by.to_owned();
+            if item.ends_with(':') && !line.starts_with('|') {
+                // An introduction, not an answer: its items carry it.
+                parent = Some((indent, item));
+                continue;
+            }
+            if line.starts_with('|') || introduced_by.is_empty() {
+                out.push((item.clone(), item));
+            } else if item.split_whitespace().count() < 3 {
+                // "- PayPal" says nothing alone: quoted with what the list
+                // is ("What we accept online: PayPal").
+                let whole = format!("{introduced_by}: {item}");
+                out.push((whole.clone(), whole));
+            } else {
+                out.push((item.clone(), format!("{introduced_by}: {item}")));
+            }
             continue;
         }
+        lead = line.ends_with(':').then_some(line);
+        parent = None;
         for sentence in split_sentences(line) {
             out.push((sentence.clone(), sentence));
         }
@@ -208,7 +242,8 @@ fn split_sentences(line: &str) -> Vec<String> {
 pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
     let mut found = Vec::new();
     for (p, passage) in passages.iter().enumerate() {
-        for (position, (text, match_text)) in sentences(&passage.text).into_iter().enumerate() {
+        let heading = passage.heading_path.rsplit(" > ").next().unwrap_or("");
+        for (position, (text, match_text)) in sentences(&passage.text, heading).into_iter().enumerate() {
             found.push(Candidate {
                 passage: p,
                 position,
@@ -492,12 +527,31 @@ mod tests {
 
     #[test]
     fn sentences_keep_abbreviations_list_items_and_faq_answers_whole() {
-        let s = sentences("Items must be unused, e.g. with tags. Refunds take 5 days.\n- Free returns in the EU\n");
+        let s = sentences("Items must be unused, e.g. with tags. Refunds take 5 days.\n- Free returns in the EU\n", "");
         let texts: Vec<_> = s.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(texts, ["Items must be unused, e.g. with tags.", "Refunds take 5 days.", "Free returns in the EU"]);
-        let faq = sentences("Q: Do you ship to Norway?\nA: Yes, in 3 to 5 days.");
+        let faq = sentences("Q: Do you ship to Norway?\nA: Yes, in 3 to 5 days.", "");
         assert_eq!(faq[0].0, "Yes, in 3 to 5 days.");
         assert!(faq[0].1.contains("Norway"));
+    }
+
+    #[test]
+    fn list_items_are_read_with_what_introduces_the_list() {
+        let s = sentences(
+            "- Visa and Mastercard cards\n- PayPal\n\nIn store we take:\n- cash\n- gift cards",
+            "What we accept",
+        );
+        assert_eq!(
+            s[0],
+            ("Visa and Mastercard cards".to_owned(), "What we accept: Visa and Mastercard cards".to_owned())
+        );
+        assert_eq!(s[1].0, "What we accept: PayPal");
+        assert_eq!(s[2].0, "In store we take:");
+        assert_eq!(s[3].0, "In store we take: cash");
+        assert_eq!(s[4].0, "In store we take: gift cards");
+        let nested = sentences("- Klarna:\n  - UK: Pay in 3, three monthly instalments.\n- Cards", "What we accept");
+        assert_eq!(nested[0].1, "Klarna: UK: Pay in 3, three monthly instalments.");
+        assert_eq!(nested[1].0, "What we accept: Cards");
     }
 
     #[test]
