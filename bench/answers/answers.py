@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     ap.add_argument("--load-turns", type=int, default=200)
     ap.add_argument("--commit", default="")
+    ap.add_argument("--dump", help="also write each question's turn and stored reply here (JSON lines)")
     args = ap.parse_args()
 
     data = tempfile.mkdtemp(prefix="sb-answers-")
@@ -154,11 +155,18 @@ def main():
                 continue  # needs the poisoned collection too; covered by the injection tests
             turn, wall, stored = ask(q)
             results.append((q, turn, wall, stored))
+        if args.dump:
+            with open(args.dump, "w") as out:
+                for q, turn, _, stored in results:
+                    ok, note = judge(q, turn, stored)
+                    reply = next((m for m in reversed(stored) if m["role"] == "assistant"), None)
+                    out.write(json.dumps({"question": q, "ok": ok, "note": note, "turn": turn, "stored": reply},
+                                         ensure_ascii=False) + "\n")
 
         # Concurrent load: answerable questions, fresh conversations, N at a time.
         load_qs = [q for q, *_ in results if q["type"] == "answerable" and not q.get("history")]
         load = []
-        for c in args.concurrency:
+        for c in (args.concurrency if args.load_turns > 0 else []):
             todo = [load_qs[i % len(load_qs)] for i in range(args.load_turns)]
             t0 = time.perf_counter()
             with futures.ThreadPoolExecutor(max_workers=c) as pool:

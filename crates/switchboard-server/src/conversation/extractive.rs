@@ -43,6 +43,8 @@ pub struct Candidate {
     pub text: String,
     /// What is matched against the question: heading path, FAQ question, sentence.
     pub match_text: String,
+    /// The list within its passage it is an item of, when it is one.
+    pub list: Option<usize>,
     /// Share of the question's weighted content words present (0 to 1).
     pub lexical: f64,
     /// The kind of fact the question asks for, when it says.
@@ -53,6 +55,11 @@ pub struct Candidate {
     pub cells_matched: usize,
     /// It holds an identifier the question names word for word (a SKU, an order code).
     pub identifier: bool,
+    /// Names in the question (a place, a product, a brand) its passage never mentions.
+    pub unmatched_names: Vec<String>,
+    /// It opens the article whose title is all the question asks about
+    /// ("student discount": "Students get 15% off …").
+    pub opens_topic: bool,
 }
 
 /// One numbered source of an answer.
@@ -86,6 +93,9 @@ pub struct Evidence {
     pub expects: Option<AnswerType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_fits: Option<bool>,
+    /// Names in the question the answer's source never mentions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_names: Vec<String>,
 }
 
 /// The confidence below which the answerer abstains unless an agent sets its
@@ -102,6 +112,12 @@ const MAX_ANSWER_SENTENCES: usize = 3;
 const TYPE_FIT_BONUS: f64 = 0.06;
 /// The confidence of an answer without the kind of fact asked for is scaled by this.
 const TYPE_MISS_FACTOR: f64 = 0.75;
+/// The confidence of an answer whose source never mentions a name the question gives is scaled by this.
+const NAME_MISS_FACTOR: f64 = 0.75;
+/// Taken from the ranking score of a sentence whose passage never mentions a name the question gives.
+const NAME_MISS_PENALTY: f64 = 0.08;
+/// Added to the ranking score of the opening sentence of the article a topic question names.
+const TOPIC_OPENING_BONUS: f64 = 0.08;
 /// Added to the ranking score per table cell matched by heading and value (two at most).
 const CELL_BONUS: f64 = 0.05;
 /// With the question's identifier in the best sentence, confidence is at least
@@ -122,13 +138,57 @@ const STOPWORDS: &[&str] = &[
 
 /// Lower-cased content words with a light stemming, so "returns",
 /// "returned" and "returning" meet "return".
+/// Regions written several ways ("US", "USA", "United States") are one term,
+/// so a question about US orders meets the section headed "United States";
+/// a hyphenated word is also the two halves written together.
 pub fn terms(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .filter(|w| !STOPWORDS.contains(&w.as_str()))
-        .map(|w| stem(&w))
-        .collect()
+    let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let (region, used) = region(&words[i..]);
+        if let Some(region) = region {
+            out.push(region.to_owned());
+            i += used;
+            continue;
+        }
+        let w = words[i].to_lowercase();
+        i += 1;
+        if !STOPWORDS.contains(&w.as_str()) {
+            out.push(stem(&w));
+        }
+        // A country is also its region: the EU's rules answer for France.
+        if EU_COUNTRIES.contains(&w.as_str()) {
+            out.push("europeanunion".to_owned());
+        } else if UK_NATIONS.contains(&w.as_str()) {
+            out.push("unitedkingdom".to_owned());
+        }
+    }
+    // "re-proof" is also "reproof", "e-mail" "email", "pre-order" "preorder".
+    for word in text.split_whitespace() {
+        let parts: Vec<&str> = word.trim_matches(|c: char| !c.is_alphanumeric()).split('-').collect();
+        if parts.len() == 2 && parts.iter().all(|p| !p.is_empty() && p.chars().all(char::is_alphabetic)) {
+            out.push(stem(&parts.concat().to_lowercase()));
+        }
+    }
+    out
+}
+
+/// The region `words` start with, as one term, and how many words name it.
+/// "US" counts only in capitals: "us" is a pronoun.
+fn region(words: &[&str]) -> (Option<&'static str>, usize) {
+    let first = words[0];
+    let next = words.get(1).map(|w| w.to_lowercase());
+    match (first.to_lowercase().as_str(), next.as_deref()) {
+        ("united", Some("states")) => (Some("unitedstates"), 2),
+        ("united", Some("kingdom")) => (Some("unitedkingdom"), 2),
+        ("european", Some("union")) => (Some("europeanunion"), 2),
+        ("great", Some("britain")) => (Some("unitedkingdom"), 2),
+        _ if first == "US" || first == "USA" => (Some("unitedstates"), 1),
+        ("uk" | "britain", _) => (Some("unitedkingdom"), 1),
+        ("eu", _) => (Some("europeanunion"), 1),
+        _ => (None, 1),
+    }
 }
 
 fn stem(word: &str) -> String {
@@ -146,24 +206,42 @@ fn stem(word: &str) -> String {
     word.to_owned()
 }
 
-/// Splits a chunk into the sentences an answer may quote: `(quote, text
-/// matched against the question)`. `heading` is the last heading over the
-/// chunk ("What we accept online").
-pub fn sentences(text: &str, heading: &str) -> Vec<(String, String)> {
+/// A sentence an answer may quote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sentence {
+    /// What the customer is shown.
+    pub quote: String,
+    /// What is matched against the question.
+    pub matched: String,
+    /// The list it is an item of (numbered within the chunk), when it is one.
+    pub list: Option<usize>,
+}
+
+impl Sentence {
+    fn plain(text: String) -> Self {
+        Sentence { quote: text.clone(), matched: text, list: None }
+    }
+}
+
+/// Splits a chunk into the sentences an answer may quote. `heading` is the
+/// last heading over the chunk ("What we accept online").
+pub fn sentences(text: &str, heading: &str) -> Vec<Sentence> {
     // A FAQ chunk ("Q: …\nA: …") answers as a whole; its question is matched.
     if let Some(rest) = text.strip_prefix("Q: ")
         && let Some((question, answer)) = rest.split_once("\nA: ")
     {
         let answer = answer.trim().to_owned();
-        return vec![(answer.clone(), format!("{question} {answer}"))];
+        return vec![Sentence { matched: format!("{question} {answer}"), ..Sentence::plain(answer) }];
     }
-    let mut out = Vec::new();
+    let mut out: Vec<Sentence> = Vec::new();
     // What introduces a list: the line before it when it ends with a colon
     // ("We accept:"), else the heading over the chunk.
     let mut lead: Option<&str> = None;
     // A list item ending with a colon introduces the items indented under it
     // ("- Klarna:" over "  - UK: Pay in 3 …"): (its indent, its text).
     let mut parent: Option<(usize, String)> = None;
+    // Lists seen so far, and whether the last line was an item of the current one.
+    let (mut lists, mut in_list) = (0, false);
     for raw in text.lines().filter(|l| !l.trim().is_empty()) {
         let line = raw.trim();
         let indent = raw.len() - raw.trim_start().len();
@@ -172,6 +250,7 @@ pub fn sentences(text: &str, heading: &str) -> Vec<(String, String)> {
             let item = line.trim_start_matches(['-', '*', '•']).trim().to_owned();
             if parent.as_ref().is_some_and(|(at, _)| indent <= *at) {
                 parent = None;
+                in_list = false;
             }
             let introduced_by = match &parent {
                 Some((_, text)) => text.trim_end_matches(':'),
@@ -181,27 +260,33 @@ pub fn sentences(text: &str, heading: &str) -> Vec<(String, String)> {
             if item.ends_with(':') && !line.starts_with('|') {
                 // An introduction, not an answer: its items carry it.
                 parent = Some((indent, item));
+                in_list = false;
                 continue;
             }
+            if !in_list {
+                lists += 1;
+                in_list = true;
+            }
+            let list = (!line.starts_with('|')).then_some(lists);
             if line.starts_with('|') || introduced_by.is_empty() {
-                out.push((item.clone(), item));
+                out.push(Sentence { list, ..Sentence::plain(item) });
             } else if item.split_whitespace().count() < 3 {
                 // "- PayPal" says nothing alone: quoted with what the list
                 // is ("What we accept online: PayPal").
-                let whole = format!("{introduced_by}: {item}");
-                out.push((whole.clone(), whole));
+                out.push(Sentence { list, ..Sentence::plain(format!("{introduced_by}: {item}")) });
             } else {
-                out.push((item.clone(), format!("{introduced_by}: {item}")));
+                out.push(Sentence { matched: format!("{introduced_by}: {item}"), quote: item, list });
             }
             continue;
         }
         lead = line.ends_with(':').then_some(line);
         parent = None;
+        in_list = false;
         for sentence in split_sentences(line) {
-            out.push((sentence.clone(), sentence));
+            out.push(Sentence::plain(sentence));
         }
     }
-    out.retain(|(s, _)| s.split_whitespace().count() >= 2);
+    out.retain(|s| s.quote.split_whitespace().count() >= 2);
     out
 }
 
@@ -241,19 +326,29 @@ fn split_sentences(line: &str) -> Vec<String> {
 /// The sentences of the passages with their lexical evidence.
 pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
     let mut found = Vec::new();
+    let question_names: Vec<String> = asked(question)
+        .iter()
+        .flat_map(|asked| names(asked).into_iter().map(|at| switchboard_route::fold(&asked[at])))
+        .filter(|n| !n.trim().is_empty())
+        .collect();
     for (p, passage) in passages.iter().enumerate() {
         let heading = passage.heading_path.rsplit(" > ").next().unwrap_or("");
-        for (position, (text, match_text)) in sentences(&passage.text, heading).into_iter().enumerate() {
+        let unmatched =
+            unmatched_names(&question_names, &format!("{} {} {}", passage.title, passage.heading_path, passage.text));
+        for (position, sentence) in sentences(&passage.text, heading).into_iter().enumerate() {
             found.push(Candidate {
                 passage: p,
                 position,
-                text,
-                match_text,
+                text: sentence.quote,
+                match_text: sentence.matched,
+                list: sentence.list,
                 lexical: 0.0,
                 expects: None,
                 fits: None,
                 cells_matched: 0,
                 identifier: false,
+                unmatched_names: unmatched.clone(),
+                opens_topic: false,
             });
         }
     }
@@ -271,6 +366,16 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
     };
     if question_terms.is_empty() || found.is_empty() {
         return found;
+    }
+    // A question that is only an article's topic is answered by the article's
+    // opening, which says what the topic is.
+    for c in &mut found {
+        let passage = &passages[c.passage];
+        let opening = c.position == 0 && !passage.heading_path.contains(" > ");
+        if opening {
+            let title: HashSet<String> = terms(&format!("{} {}", passage.title, passage.heading_path)).into_iter().collect();
+            c.opens_topic = question_terms.iter().all(|t| title.contains(t));
+        }
     }
     let identifiers = identifiers(question);
     let cell_terms = terms(&without_apostrophes(question));
@@ -306,6 +411,99 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
         c.lexical = if total > 0.0 { score / total } else { 0.0 };
     }
     found
+}
+
+/// Where a text names something: runs of capitalised words that do not open a
+/// sentence, acronyms (`UK`, `EU`) and mixed-case words (`eBay`, `iDEAL`)
+/// anywhere, with the model numbers that follow them (`Corrie 38`, `Hydroshell 20K`).
+/// Byte ranges, in order.
+pub fn names(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut sentence_start = true;
+    let mut offset = 0;
+    for raw in text.split_inclusive(char::is_whitespace) {
+        let start = offset;
+        offset += raw.len();
+        let word = raw.trim_end().trim_end_matches(['?', '!', '.', ',', ';', ':']);
+        let lead = raw.len() - raw.trim_start().len();
+        let word_start = start + lead;
+        let word = word.trim_start();
+        let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+        let acronym = (2..=4).contains(&letters) && word.chars().all(|c| c.is_ascii_uppercase());
+        let capitalised = word.chars().next().is_some_and(char::is_uppercase) && word != "I" && !sentence_start;
+        let mixed = word.chars().skip(1).any(char::is_uppercase) && word.chars().any(char::is_lowercase);
+        // "38", "20K": a model number.
+        let number = word.chars().any(|c| c.is_ascii_digit()) && word.chars().all(char::is_alphanumeric);
+        let end = word_start + word.len();
+        let joins = spans.last().is_some_and(|s| text[s.end..word_start].trim().is_empty());
+        if acronym || capitalised || mixed || (number && joins) {
+            match spans.last_mut() {
+                Some(span) if joins => span.end = end,
+                _ => spans.push(word_start..end),
+            }
+        }
+        sentence_start = raw.trim_end().ends_with(['?', '!', '.']);
+    }
+    spans
+}
+
+/// The member states of the European Union, in English, lower case.
+const EU_COUNTRIES: &[&str] = &[
+    "austria", "belgium", "bulgaria", "croatia", "cyprus", "czechia", "denmark", "estonia", "finland", "france",
+    "germany", "greece", "hungary", "ireland", "italy", "latvia", "lithuania", "luxembourg", "malta", "netherlands",
+    "holland", "poland", "portugal", "romania", "slovakia", "slovenia", "spain", "sweden",
+];
+/// The regions a text names only by a country inside them, as a search adds
+/// them: "delivered in France" -> `["EU"]` (knowledge writes its rules per region).
+pub fn regions_of_countries(text: &str) -> Vec<&'static str> {
+    let words: HashSet<String> =
+        text.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).filter(|w| !w.is_empty()).collect();
+    let mut out = Vec::new();
+    if EU_COUNTRIES.iter().any(|c| words.contains(*c)) && !words.contains("eu") {
+        out.push("EU");
+    }
+    if UK_NATIONS.iter().any(|c| words.contains(*c)) && !words.contains("uk") {
+        out.push("UK");
+    }
+    out
+}
+
+/// The nations of the United Kingdom (one word each).
+const UK_NATIONS: &[&str] = &["england", "scotland", "wales"];
+
+/// Other ways knowledge writes the regions customers name: abbreviations, and
+/// the countries inside a region (a rule for the EU answers for Germany).
+const REGION_ALIASES: &[(&[&str], &[&str])] = &[
+    (&["us", "usa"], &["united states", "usa", "us", "america"]),
+    (&["uk", "britain", "great britain", "northern ireland"], &["united kingdom", "uk", "britain", "great britain"]),
+    (UK_NATIONS, &["united kingdom", "uk", "britain", "great britain"]),
+    (&["eu"], &["european union", "europe"]),
+    (EU_COUNTRIES, &["eu", "european union"]),
+];
+
+/// The names of the question (folded, `" edinburgh "`) that `text` does not
+/// mention in any of their usual forms. A model name (letters and a number:
+/// `Corrie 38`) is not asked for: a rule for its kind of product answers for it.
+fn unmatched_names(names: &[String], text: &str) -> Vec<String> {
+    let folded = switchboard_route::fold(text);
+    names
+        .iter()
+        .filter(|name| !name.chars().any(|c| c.is_ascii_digit()))
+        .filter(|name| {
+            let aliases = REGION_ALIASES.iter().filter(|(forms, _)| forms.contains(&name.trim())).flat_map(|(_, a)| *a);
+            !folded.contains(name.as_str()) && !aliases.into_iter().any(|a| folded.contains(&format!(" {a} ")))
+        })
+        .map(|name| name.trim().to_owned())
+        .collect()
+}
+
+/// The sentences of a message that ask (end with a question mark), or all of
+/// it: "I live in Zurich. Will I pay duties?" asks about duties, and says
+/// where the customer lives.
+fn asked(message: &str) -> Vec<String> {
+    let sentences = split_sentences(message.trim());
+    let questions: Vec<String> = sentences.iter().filter(|s| s.ends_with('?')).cloned().collect();
+    if questions.is_empty() { sentences } else { questions }
 }
 
 /// Codes a customer copies from a label or an email (`TF-FW-SCRM-BRN`, `A1234`):
@@ -363,7 +561,9 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
         // A sentence holding the kind of fact asked for ("how much": an amount) is preferred.
         let fits = if c.fits == Some(true) { TYPE_FIT_BONUS } else { 0.0 };
         let cells = CELL_BONUS * c.cells_matched.min(2) as f64;
-        fits + cells
+        let names = if c.unmatched_names.is_empty() { 0.0 } else { -NAME_MISS_PENALTY };
+        let opening = if c.opens_topic { TOPIC_OPENING_BONUS } else { 0.0 };
+        fits + cells + names + opening
             + match sem(i) {
                 Some(s) => 0.55 * s + 0.30 * c.lexical + 0.15 * prior,
                 None => 0.80 * c.lexical + 0.20 * prior,
@@ -397,6 +597,21 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
     {
         chosen.push(other);
     }
+    // The best sentence stays; the others are kept best first.
+    chosen[1..].sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    chosen.truncate(MAX_ANSWER_SENTENCES);
+    // A list item holding the kind of fact asked for comes with the items of
+    // its list that hold it too: opening hours are every line of the hours.
+    let lists: Vec<(usize, usize)> = chosen
+        .iter()
+        .filter(|&&i| candidates[i].fits == Some(true))
+        .filter_map(|&i| candidates[i].list.map(|list| (candidates[i].passage, list)))
+        .collect();
+    for (i, c) in candidates.iter().enumerate() {
+        if c.fits == Some(true) && c.list.is_some_and(|l| lists.contains(&(c.passage, l))) && !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
     let picked = chosen.clone();
     chosen.sort_by_key(|&i| (passage_order(&picked, candidates, i), candidates[i].position));
     let mut words = 0;
@@ -404,7 +619,6 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
         words += candidates[i].text.split_whitespace().count();
         i == best || words <= MAX_ANSWER_WORDS
     });
-    chosen.truncate(MAX_ANSWER_SENTENCES);
 
     // Number the sources in order of first use.
     let mut citations: Vec<Citation> = Vec::new();
@@ -456,6 +670,13 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
     if answer_fits == Some(false) {
         confidence *= TYPE_MISS_FACTOR;
     }
+    // A question naming a place, product or brand its answer's source never
+    // mentions is most likely about something the knowledge does not cover
+    // (parking at another store, a colour not listed).
+    let unmatched_names = candidates[best].unmatched_names.clone();
+    if !unmatched_names.is_empty() {
+        confidence *= NAME_MISS_FACTOR;
+    }
     Answer {
         text,
         citations,
@@ -467,6 +688,7 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
             candidates: candidates.len(),
             expects,
             answer_fits,
+            unmatched_names,
         },
     }
 }
@@ -528,11 +750,11 @@ mod tests {
     #[test]
     fn sentences_keep_abbreviations_list_items_and_faq_answers_whole() {
         let s = sentences("Items must be unused, e.g. with tags. Refunds take 5 days.\n- Free returns in the EU\n", "");
-        let texts: Vec<_> = s.iter().map(|(t, _)| t.as_str()).collect();
+        let texts: Vec<_> = s.iter().map(|s| s.quote.as_str()).collect();
         assert_eq!(texts, ["Items must be unused, e.g. with tags.", "Refunds take 5 days.", "Free returns in the EU"]);
         let faq = sentences("Q: Do you ship to Norway?\nA: Yes, in 3 to 5 days.", "");
-        assert_eq!(faq[0].0, "Yes, in 3 to 5 days.");
-        assert!(faq[0].1.contains("Norway"));
+        assert_eq!(faq[0].quote, "Yes, in 3 to 5 days.");
+        assert!(faq[0].matched.contains("Norway"));
     }
 
     #[test]
@@ -541,23 +763,30 @@ mod tests {
             "- Visa and Mastercard cards\n- PayPal\n\nIn store we take:\n- cash\n- gift cards",
             "What we accept",
         );
-        assert_eq!(
-            s[0],
-            ("Visa and Mastercard cards".to_owned(), "What we accept: Visa and Mastercard cards".to_owned())
-        );
-        assert_eq!(s[1].0, "What we accept: PayPal");
-        assert_eq!(s[2].0, "In store we take:");
-        assert_eq!(s[3].0, "In store we take: cash");
-        assert_eq!(s[4].0, "In store we take: gift cards");
+        let pair = |i: usize| (s[i].quote.as_str(), s[i].matched.as_str());
+        assert_eq!(pair(0), ("Visa and Mastercard cards", "What we accept: Visa and Mastercard cards"));
+        assert_eq!(s[1].quote, "What we accept: PayPal");
+        assert_eq!(s[2].quote, "In store we take:");
+        assert_eq!(s[3].quote, "In store we take: cash");
+        assert_eq!(s[4].quote, "In store we take: gift cards");
+        let lists: Vec<_> = s.iter().map(|s| s.list).collect();
+        assert_eq!(lists, [Some(1), Some(1), None, Some(2), Some(2)]);
         let nested = sentences("- Klarna:\n  - UK: Pay in 3, three monthly instalments.\n- Cards", "What we accept");
-        assert_eq!(nested[0].1, "Klarna: UK: Pay in 3, three monthly instalments.");
-        assert_eq!(nested[1].0, "What we accept: Cards");
+        assert_eq!(nested[0].matched, "Klarna: UK: Pay in 3, three monthly instalments.");
+        assert_eq!(nested[1].quote, "What we accept: Cards");
+        assert_ne!(nested[0].list, nested[1].list, "the items under an item are a list of their own");
     }
 
     #[test]
     fn stemming_meets_word_forms() {
         assert_eq!(terms("Returns returned returning"), ["return", "return", "return"]);
         assert_eq!(terms("What is the price?"), ["price"]);
+        assert_eq!(terms("US orders, United States, tell us"), ["unitedstates", "order", "unitedstates"]);
+        assert_eq!(terms("UK or the United Kingdom"), ["unitedkingdom", "unitedkingdom"]);
+        assert_eq!(terms("Re-proof it"), ["re", "proof", "reproof"]);
+        assert_eq!(terms("delivered in france"), ["deliver", "france", "europeanunion"]);
+        assert_eq!(regions_of_countries("Do you ship to Germany or Scotland?"), ["EU", "UK"]);
+        assert!(regions_of_countries("Do you ship to the EU from Germany?").is_empty());
     }
 
     #[test]
@@ -640,6 +869,42 @@ mod tests {
         assert!(sku.confidence >= DEFAULT_MIN_CONFIDENCE, "{}", sku.confidence);
         let other = asked("What does TF-FW-ZZZZ-BLK cost?");
         assert!(other.confidence < DEFAULT_MIN_CONFIDENCE, "{}", other.confidence);
+    }
+
+    #[test]
+    fn a_name_the_answers_source_never_mentions_lowers_confidence() {
+        let passages = vec![passage(
+            "Stores > Kendal",
+            "Parking: the shopping centre car park is a two-minute walk from the store.",
+        )];
+        let asked = |q: &str| compose(&passages, &candidates(q, &passages), Some(&[0.6]));
+        let kendal = asked("Is there parking at the Kendal store?");
+        let edinburgh = asked("Is there parking at the Edinburgh store?");
+        assert!(kendal.evidence.unmatched_names.is_empty());
+        assert_eq!(edinburgh.evidence.unmatched_names, ["edinburgh"]);
+        assert!(edinburgh.confidence < 0.8 * kendal.confidence, "{} vs {}", edinburgh.confidence, kendal.confidence);
+
+        // Regions are matched in the forms knowledge writes them.
+        let us = vec![passage("Returns > United States", "You have 60 days from delivery to return unused items.")];
+        let answer = compose(&us, &candidates("How long do US customers have for returns?", &us), Some(&[0.6]));
+        assert!(answer.evidence.unmatched_names.is_empty(), "{:?}", answer.evidence.unmatched_names);
+        let ebay = candidates("Can I return something I bought on eBay?", &us);
+        assert_eq!(ebay[0].unmatched_names, ["ebay"], "mixed-case brand names are names");
+        let eu = vec![passage("Returns > European Union", "Return shipping of 4.95 euros is deducted from your refund.")];
+        assert!(candidates("Do I pay for returns from Germany?", &eu)[0].unmatched_names.is_empty());
+        let told = candidates("I live in Zurich. Will I pay duties when the parcel arrives?", &eu);
+        assert!(told[0].unmatched_names.is_empty(), "what the customer tells is not what they ask about");
+        let care = vec![passage("Care > Jackets", "Re-proof when water stops beading on the surface.")];
+        let model = candidates("How often do I re-proof the Hydroshell 20K?", &care);
+        assert!(model[0].unmatched_names.is_empty(), "a rule for jackets answers for a model of jacket");
+    }
+
+    #[test]
+    fn names_are_capitalised_runs_acronyms_and_mixed_case_words() {
+        let text = "Do you ship the Corrie 38 to the UK or pay with iDEAL? Is the Hydroshell 20K in stock?";
+        let found: Vec<&str> = names(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(found, ["Corrie 38", "UK", "iDEAL", "Hydroshell 20K"]);
+        assert!(names("Where is my order?").is_empty(), "a sentence's first word is no name");
     }
 
     #[test]

@@ -280,7 +280,11 @@ pub async fn run_turn(
             Some(t) => (t.search.as_str(), t.question.as_str()),
             None => (query.as_str(), query.as_str()),
         };
-        let mut passages = retrieve(state, t, &config, &version.id, searched).await?;
+        // A country is searched with its region: knowledge writes its rules per region.
+        let regions = extractive::regions_of_countries(searched);
+        let searched =
+            if regions.is_empty() { searched.to_owned() } else { format!("{searched} ({})", regions.join(", ")) };
+        let mut passages = retrieve(state, t, &config, &version.id, &searched).await?;
         // Knowledge that addresses the assistant is quarantined, never quoted or obeyed.
         passages.retain(|p| match injection_verdict(&p.text) {
             Some(_) => {
@@ -579,41 +583,56 @@ pub fn rewrite_follow_up(text: &str, history: &[Message]) -> String {
     if !leans {
         return text.to_owned();
     }
-    match (names(text).first(), names(previous).last()) {
+    match (extractive::names(text).first(), extractive::names(previous).last()) {
         (Some(new), Some(old)) => format!("{}{}{}", &previous[..old.start], &text[new.clone()], &previous[old.end..]),
+        (None, Some(old)) => match pronoun(text) {
+            // "how often should I reproof it?" after "I just bought the
+            // Hydroshell 20K jacket." asks about the jacket by its name.
+            Some(at) => format!("{}{}{}", &text[..at.start], noun_phrase(previous, old.clone()), &text[at.end..]),
+            None => format!("{previous} {text}"),
+        },
         _ => format!("{previous} {text}"),
     }
 }
 
-/// Where a text names something: runs of capitalised words that do not open a
-/// sentence, and acronyms (`UK`, `EU`) anywhere, with numbers that follow them
-/// (`Corrie 38`). Byte ranges, in order.
-fn names(text: &str) -> Vec<std::ops::Range<usize>> {
-    let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut sentence_start = true;
-    let mut offset = 0;
-    for raw in text.split_inclusive(char::is_whitespace) {
-        let start = offset;
-        offset += raw.len();
-        let word = raw.trim_end().trim_end_matches(['?', '!', '.', ',', ';', ':']);
-        let lead = raw.len() - raw.trim_start().len();
-        let word_start = start + lead;
-        let word = word.trim_start();
-        let letters = word.chars().filter(|c| c.is_alphabetic()).count();
-        let acronym = (2..=4).contains(&letters) && word.chars().all(|c| c.is_ascii_uppercase());
-        let capitalised = word.chars().next().is_some_and(char::is_uppercase) && word != "I" && !sentence_start;
-        let number = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
-        let end = word_start + word.len();
-        let joins = spans.last().is_some_and(|s| text[s.end..word_start].trim().is_empty());
-        if acronym || capitalised || (number && joins) {
-            match spans.last_mut() {
-                Some(span) if joins => span.end = end,
-                _ => spans.push(word_start..end),
-            }
-        }
-        sentence_start = raw.trim_end().ends_with(['?', '!', '.']);
+/// Where `text` first says "it" or "them" (the thing talked about before).
+fn pronoun(text: &str) -> Option<std::ops::Range<usize>> {
+    let lower = text.to_lowercase();
+    ["it", "them"]
+        .iter()
+        .filter_map(|p| {
+            lower.match_indices(p).find(|(at, _)| {
+                let before = lower[..*at].chars().next_back();
+                let after = lower[at + p.len()..].chars().next();
+                !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+            })
+        })
+        .map(|(at, p)| at..at + p.len())
+        .min_by_key(|r| r.start)
+        .filter(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
+}
+
+/// A name with the article before it and up to two plain words after it,
+/// to the end of its phrase: "the Hydroshell 20K jacket".
+fn noun_phrase(text: &str, name: std::ops::Range<usize>) -> &str {
+    let mut start = name.start;
+    if text[..start].to_lowercase().ends_with("the ") {
+        start -= 4;
     }
-    spans
+    let mut end = name.end;
+    for _ in 0..2 {
+        let rest = &text[end..];
+        let Some(word) = rest.strip_prefix(' ').and_then(|r| r.split(' ').next()) else { break };
+        let bare = word.trim_end_matches(['?', '!', '.', ',', ';', ':']);
+        if bare.is_empty() || !bare.chars().all(|c| c.is_lowercase()) || extractive::terms(bare).is_empty() {
+            break;
+        }
+        end += 1 + bare.len();
+        if bare.len() != word.len() {
+            break;
+        }
+    }
+    &text[start..end]
 }
 
 /// The language the knowledge is written in. The sample knowledge and the
@@ -952,7 +971,15 @@ mod tests {
         assert_eq!(rewrite_follow_up(standalone, &history), standalone);
         assert_eq!(
             rewrite_follow_up("what time does it open on sundays", &[customer("Do you have a shop in Utrecht?")]),
-            "Do you have a shop in Utrecht? what time does it open on sundays"
+            "what time does Utrecht open on sundays"
+        );
+        assert_eq!(
+            rewrite_follow_up("how often should I reproof it?", &[customer("I just bought the Hydroshell 20K jacket.")]),
+            "how often should I reproof the Hydroshell 20K jacket?"
+        );
+        assert_eq!(
+            rewrite_follow_up("can I wash them", &[customer("My Scree Mid boots are muddy")]),
+            "can I wash Scree Mid boots"
         );
     }
 
