@@ -365,3 +365,14 @@ describe("the agent editor's link hosts", () => {
     expect((body.guardrails as { link_hosts: string[] }).link_hosts).toEqual(["shop.example", "*.shop.example"]);
   });
 });
+
+describe("the agent editor's knowledge language", () => {
+  it("shows English for a configuration that does not say, and sends the one typed", async () => {
+    await mount(config);
+    expect(control("Knowledge language").value).toBe("en");
+    type("Knowledge language", "DE");
+    await settle();
+    const body = await save();
+    expect(body.knowledge).toEqual({ pin_to_release: false, top_k: 6, language: "de" });
+  });
+});

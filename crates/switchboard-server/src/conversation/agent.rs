@@ -299,6 +299,11 @@ pub struct KnowledgePolicy {
     /// How many chunks retrieval hands to the answerer (1 to 20, default 6).
     #[serde(default = "six")]
     pub top_k: u32,
+    /// The language the knowledge is written in (ISO 639-1, default `en`). A
+    /// question in another language is searched in the knowledge's words when
+    /// the support lexicon can put it there (into English), else as written.
+    #[serde(default = "english")]
+    pub language: String,
 }
 
 fn six() -> u32 {
@@ -307,7 +312,7 @@ fn six() -> u32 {
 
 impl Default for KnowledgePolicy {
     fn default() -> Self {
-        Self { pin_to_release: false, top_k: six() }
+        Self { pin_to_release: false, top_k: six(), language: english() }
     }
 }
 
@@ -358,9 +363,12 @@ impl AgentConfig {
                 return Err(ApiError::invalid(format!("`language.reply` must be customer or fixed, not `{other}`")));
             }
         }
-        let lang = &self.language.default;
-        if lang.len() != 2 || !lang.chars().all(|c| c.is_ascii_lowercase()) {
-            return Err(ApiError::invalid("`language.default` must be an ISO 639-1 code such as `en`"));
+        for (field, lang) in
+            [("language.default", &self.language.default), ("knowledge.language", &self.knowledge.language)]
+        {
+            if lang.len() != 2 || !lang.chars().all(|c| c.is_ascii_lowercase()) {
+                return Err(ApiError::invalid(format!("`{field}` must be an ISO 639-1 code such as `en`")));
+            }
         }
         if self.guardrails.forbidden_strings.len() > 200 {
             return Err(ApiError::invalid("`guardrails.forbidden_strings` holds at most 200 strings"));

@@ -372,7 +372,8 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
         let passage = &passages[c.passage];
         let opening = c.position == 0 && !passage.heading_path.contains(" > ");
         if opening {
-            let title: HashSet<String> = terms(&format!("{} {}", passage.title, passage.heading_path)).into_iter().collect();
+            let title: HashSet<String> =
+                terms(&format!("{} {}", passage.title, passage.heading_path)).into_iter().collect();
             c.opens_topic = question_terms.iter().all(|t| title.contains(t));
         }
     }
@@ -448,9 +449,34 @@ pub fn names(text: &str) -> Vec<std::ops::Range<usize>> {
 
 /// The member states of the European Union, in English, lower case.
 const EU_COUNTRIES: &[&str] = &[
-    "austria", "belgium", "bulgaria", "croatia", "cyprus", "czechia", "denmark", "estonia", "finland", "france",
-    "germany", "greece", "hungary", "ireland", "italy", "latvia", "lithuania", "luxembourg", "malta", "netherlands",
-    "holland", "poland", "portugal", "romania", "slovakia", "slovenia", "spain", "sweden",
+    "austria",
+    "belgium",
+    "bulgaria",
+    "croatia",
+    "cyprus",
+    "czechia",
+    "denmark",
+    "estonia",
+    "finland",
+    "france",
+    "germany",
+    "greece",
+    "hungary",
+    "ireland",
+    "italy",
+    "latvia",
+    "lithuania",
+    "luxembourg",
+    "malta",
+    "netherlands",
+    "holland",
+    "poland",
+    "portugal",
+    "romania",
+    "slovakia",
+    "slovenia",
+    "spain",
+    "sweden",
 ];
 /// The regions a text names only by a country inside them, as a search adds
 /// them: "delivered in France" -> `["EU"]` (knowledge writes its rules per region).
@@ -562,7 +588,9 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
         let cells = CELL_BONUS * c.cells_matched.min(2) as f64;
         let names = if c.unmatched_names.is_empty() { 0.0 } else { -NAME_MISS_PENALTY };
         let opening = if c.opens_topic { TOPIC_OPENING_BONUS } else { 0.0 };
-        fits + cells + names + opening
+        fits + cells
+            + names
+            + opening
             + match sem(i) {
                 Some(s) => 0.55 * s + 0.30 * c.lexical + 0.15 * prior,
                 None => 0.80 * c.lexical + 0.20 * prior,
@@ -889,7 +917,8 @@ mod tests {
         assert!(answer.evidence.unmatched_names.is_empty(), "{:?}", answer.evidence.unmatched_names);
         let ebay = candidates("Can I return something I bought on eBay?", &us);
         assert_eq!(ebay[0].unmatched_names, ["ebay"], "mixed-case brand names are names");
-        let eu = vec![passage("Returns > European Union", "Return shipping of 4.95 euros is deducted from your refund.")];
+        let eu =
+            vec![passage("Returns > European Union", "Return shipping of 4.95 euros is deducted from your refund.")];
         assert!(candidates("Do I pay for returns from Germany?", &eu)[0].unmatched_names.is_empty());
         let told = candidates("I live in Zurich. Will I pay duties when the parcel arrives?", &eu);
         assert!(told[0].unmatched_names.is_empty(), "what the customer tells is not what they ask about");

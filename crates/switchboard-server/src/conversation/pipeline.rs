@@ -275,7 +275,7 @@ pub async fn run_turn(
         // retrieve
         let stage = Instant::now();
         let query = rewrite_follow_up(&redacted.text, &history);
-        let translated = in_knowledge_language(&query, &route.language);
+        let translated = in_knowledge_language(&query, &route.language, &config.knowledge.language);
         let (searched, asked) = match &translated {
             Some(t) => (t.search.as_str(), t.question.as_str()),
             None => (query.as_str(), query.as_str()),
@@ -635,11 +635,6 @@ fn noun_phrase(text: &str, name: std::ops::Range<usize>) -> &str {
     &text[start..end]
 }
 
-/// The language the knowledge is written in. The sample knowledge and the
-/// local embedding model are English, and replies quoting it to a customer
-/// who wrote in another language say so (`Phrase::QuotedInEnglish`).
-const KNOWLEDGE_LANGUAGE: &str = "en";
-
 /// Below this share of known words, a translation is searched together with
 /// the question as written: the lexicon understood too little of it to stand
 /// alone (or the question is not in the language it was taken for, as "When
@@ -654,14 +649,16 @@ struct Translated {
     question: String,
 }
 
-/// A question in another language than the knowledge's, in the knowledge's
-/// words: the English of the support lexicon (`switchboard_route::to_english`),
-/// so full-text search, the English embedding model and the answerer's
-/// question words ("wie lange" -> "how long") all meet the knowledge. `None`
-/// when the question is in the knowledge's language, or the lexicon has no
-/// word of it (it is then searched as written: names and cognates still match).
-fn in_knowledge_language(query: &str, lang: &str) -> Option<Translated> {
-    if lang == KNOWLEDGE_LANGUAGE {
+/// A question in another language than the knowledge's (`knowledge.language`),
+/// in the knowledge's words: for English knowledge, the English of the support
+/// lexicon (`switchboard_route::to_english`), so full-text search, the English
+/// embedding model and the answerer's question words ("wie lange" -> "how
+/// long") all meet the knowledge. `None` when the question is in the
+/// knowledge's language, the knowledge is not English (the lexicon leads only
+/// into English), or the lexicon has no word of it: it is then searched as
+/// written (names and cognates still match).
+fn in_knowledge_language(query: &str, lang: &str, knowledge: &str) -> Option<Translated> {
+    if lang == knowledge || knowledge != "en" {
         return None;
     }
     let translation = switchboard_route::to_english(query, lang)?;
@@ -769,7 +766,8 @@ fn grounded_or_abstain(
             }
         })
         .collect();
-    let lead = say(Phrase::QuotedInEnglish, lang);
+    // Quoting English knowledge to a customer who wrote in another language says so.
+    let lead = if config.knowledge.language == "en" { say(Phrase::QuotedInEnglish, lang) } else { "" };
     let text = if lead.is_empty() { answer.text } else { format!("{lead}\n\n{}", answer.text) };
     Draft { text, outcome: Outcome::Answered, confidence: answer.confidence, citations, evidence, ..Draft::empty() }
 }
@@ -974,7 +972,10 @@ mod tests {
             "what time does Utrecht open on sundays"
         );
         assert_eq!(
-            rewrite_follow_up("how often should I reproof it?", &[customer("I just bought the Hydroshell 20K jacket.")]),
+            rewrite_follow_up(
+                "how often should I reproof it?",
+                &[customer("I just bought the Hydroshell 20K jacket.")]
+            ),
             "how often should I reproof the Hydroshell 20K jacket?"
         );
         assert_eq!(
@@ -985,13 +986,17 @@ mod tests {
 
     #[test]
     fn questions_in_other_languages_are_searched_and_answered_in_english_words() {
-        assert!(in_knowledge_language("How long do returns take?", "en").is_none());
-        let es = in_knowledge_language("¿Dónde está la tienda de Madrid?", "es").unwrap();
+        assert!(in_knowledge_language("How long do returns take?", "en", "en").is_none());
+        let es = in_knowledge_language("¿Dónde está la tienda de Madrid?", "es", "en").unwrap();
         assert_eq!((es.question.as_str(), es.search.as_str()), ("where store Madrid", "where store shop Madrid"));
         // English taken for German: the lexicon knows too little of it to stand alone.
-        let misread = in_knowledge_language("When was Tarnfield founded?", "de").unwrap();
+        let misread = in_knowledge_language("When was Tarnfield founded?", "de", "en").unwrap();
         assert!(misread.question.starts_with("When was Tarnfield founded?"), "{}", misread.question);
-        assert!(in_knowledge_language("Hvor er butikken?", "da").is_none(), "no lexicon");
+        assert!(in_knowledge_language("Hvor er butikken?", "da", "en").is_none(), "no lexicon");
+        // German knowledge: a German question is searched as written, and so is a
+        // Spanish one (the lexicon leads only into English).
+        assert!(in_knowledge_language("Wie lange dauert der Versand?", "de", "de").is_none());
+        assert!(in_knowledge_language("¿Dónde está la tienda?", "es", "de").is_none());
     }
 
     #[test]

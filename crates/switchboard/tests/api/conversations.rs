@@ -174,6 +174,7 @@ async fn agent_configuration_is_validated() {
         json!({"name": "x", "collection_ids": [], "escalation": {"priority": "whenever"}}),
         json!({"name": "x", "collection_ids": [], "autonomy": {"topics": {"refunds": "draft"}}}),
         json!({"name": "x", "collection_ids": [], "guardrails": {"min_confidence": 3}}),
+        json!({"name": "x", "collection_ids": [], "knowledge": {"language": "German"}}),
     ];
     for body in cases {
         let r = app.post("/v1/agents", &app.a.key, &body).await;
@@ -220,6 +221,33 @@ async fn answers_come_from_the_knowledge_with_citations_and_unknowns_abstain() {
     assert_eq!(stored[1]["outcome"], "answered");
     assert!(stored[1]["details"]["timings"]["retrieve"].is_number(), "per-stage latency is stored: {}", stored[1]);
     assert_eq!(stored[1]["details"]["route"]["language"], "en");
+}
+
+#[tokio::test]
+async fn knowledge_in_another_language_than_english_is_searched_in_the_customers_words() {
+    let app = spawn_app().await;
+    let rueckgabe = "# Rückgabe\n\nSie können Artikel innerhalb von 30 Tagen nach der Lieferung zurückgeben. Die Rücksendung ist kostenlos.\n";
+    let versand = "# Versand\n\nDer Standardversand dauert drei bis fünf Werktage.\n";
+    let kb = collection_with(&app, &[("Rückgabe", rueckgabe), ("Versand", versand)]).await;
+    let question = "Ist die Rücksendung kostenlos?";
+
+    let german = agent(&app, json!({"name": "Helfer", "collection_ids": [kb], "knowledge": {"language": "de"}})).await;
+    let c = conversation(&app, &german).await;
+    let turn = say(&app, &c, question).await;
+    assert_eq!(turn["outcome"], "answered", "{turn}");
+    let text = turn["reply"]["text"].as_str().unwrap();
+    assert!(text.contains("Die Rücksendung ist kostenlos."), "{text}");
+    assert!(!text.contains("englischsprachig"), "German knowledge is not quoted as English: {text}");
+    let route = &messages(&app, &c).await[1]["details"]["route"];
+    assert_eq!((route["language"].as_str(), &route["translated_query"]), (Some("de"), &Value::Null), "{route}");
+
+    // The same question to an agent whose knowledge is English (the default) goes
+    // through the support lexicon into English words.
+    let english = agent(&app, json!({"name": "Helper", "collection_ids": [kb]})).await;
+    let c = conversation(&app, &english).await;
+    say(&app, &c, question).await;
+    let route = &messages(&app, &c).await[1]["details"]["route"];
+    assert!(route["translated_query"].is_string(), "{route}");
 }
 
 #[tokio::test]

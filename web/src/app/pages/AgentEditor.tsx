@@ -31,7 +31,7 @@ interface Full {
   escalation: { on_request: boolean; on_abstain: boolean; priority: string };
   intents: { name: string; examples: string[] }[];
   autonomy: { default: string; topics: Record<string, string> };
-  knowledge: { pin_to_release: boolean; top_k: number };
+  knowledge: { pin_to_release: boolean; top_k: number; language: string };
   llm: LlmForm;
   tools: ToolsForm;
 }
@@ -57,7 +57,11 @@ export function full(c: Config): Full {
     },
     intents: c.intents ?? [],
     autonomy: { default: c.autonomy?.default ?? "auto", topics: { ...(c.autonomy?.topics ?? {}) } as Record<string, string> },
-    knowledge: { pin_to_release: c.knowledge?.pin_to_release ?? false, top_k: c.knowledge?.top_k ?? 6 },
+    knowledge: {
+      pin_to_release: c.knowledge?.pin_to_release ?? false,
+      top_k: c.knowledge?.top_k ?? 6,
+      language: c.knowledge?.language ?? "en",
+    },
     llm: llmForm(c.llm),
     tools: toolsForm(c.tools),
   };
@@ -298,6 +302,15 @@ export function Editor({ agent, base, onSaved }: { agent: Agent; base: Version; 
         </label>
         <Field label="Passages per answer (1 to 20)">
           <input type="number" min={1} max={20} value={c.knowledge.top_k} onInput={(e) => set({ knowledge: { ...c.knowledge, top_k: Number(e.currentTarget.value) } })} />
+        </Field>
+        <Field label="Knowledge language" hint="ISO 639-1 code (en, de, fr, …). Questions in other languages are put into English words for English knowledge.">
+          <input
+            required
+            pattern="[a-z]{2}"
+            maxLength={2}
+            value={c.knowledge.language}
+            onInput={(e) => set({ knowledge: { ...c.knowledge, language: e.currentTarget.value.trim().toLowerCase() } })}
+          />
         </Field>
       </fieldset>
       <ModelSection value={c.llm} onChange={(change) => setC((c) => ({ ...c, llm: change(c.llm) }))} secrets={secrets} error={llmError} />
