@@ -60,6 +60,9 @@ pub struct Candidate {
     /// It opens the article whose title is all the question asks about
     /// ("student discount": "Students get 15% off …").
     pub opens_topic: bool,
+    /// It names a colour, but not the one the question asks for ("in black":
+    /// "Corrie 28 daypack, Ember red"): another variant of the product.
+    pub other_colour: bool,
 }
 
 /// One numbered source of an answer.
@@ -96,6 +99,9 @@ pub struct Evidence {
     /// Names in the question the answer's source never mentions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmatched_names: Vec<String>,
+    /// The answer names another colour of the product than the one asked about.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub other_variant: bool,
 }
 
 /// The confidence below which the answerer abstains unless an agent sets its
@@ -348,6 +354,7 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
                 identifier: false,
                 unmatched_names: unmatched.clone(),
                 opens_topic: false,
+                other_colour: false,
             });
         }
     }
@@ -375,6 +382,13 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
             let title: HashSet<String> =
                 terms(&format!("{} {}", passage.title, passage.heading_path)).into_iter().collect();
             c.opens_topic = question_terms.iter().all(|t| title.contains(t));
+        }
+    }
+    let asked_colours = colours(question);
+    if !asked_colours.is_empty() {
+        for c in &mut found {
+            let named = colours(&c.text);
+            c.other_colour = !named.is_empty() && !asked_colours.iter().any(|a| named.contains(a));
         }
     }
     let identifiers = identifiers(question);
@@ -508,12 +522,19 @@ const REGION_ALIASES: &[(&[&str], &[&str])] = &[
 
 /// The names of the question (folded, `" edinburgh "`) that `text` does not
 /// mention in any of their usual forms. A model name (letters and a number:
-/// `Corrie 38`) is not asked for: a rule for its kind of product answers for it.
+/// `Corrie 28`) counts only when the text names another model of its line
+/// (`Corrie 38`): a text that names none may be a rule for its kind of product.
 fn unmatched_names(names: &[String], text: &str) -> Vec<String> {
     let folded = switchboard_route::fold(text);
     names
         .iter()
-        .filter(|name| !name.chars().any(|c| c.is_ascii_digit()))
+        .filter(|name| {
+            if !name.chars().any(|c| c.is_ascii_digit()) {
+                return true;
+            }
+            let line = name.split_whitespace().next().unwrap_or("");
+            !line.chars().any(|c| c.is_ascii_digit()) && folded.contains(&format!(" {line} "))
+        })
         .filter(|name| {
             let aliases = REGION_ALIASES.iter().filter(|(forms, _)| forms.contains(&name.trim())).flat_map(|(_, a)| *a);
             !folded.contains(name.as_str()) && !aliases.into_iter().any(|a| folded.contains(&format!(" {a} ")))
@@ -529,6 +550,18 @@ fn asked(message: &str) -> Vec<String> {
     let sentences = split_sentences(message.trim());
     let questions: Vec<String> = sentences.iter().filter(|s| s.ends_with('?')).cloned().collect();
     if questions.is_empty() { sentences } else { questions }
+}
+
+/// Colour names, which tell a product's variants apart.
+const COLOURS: &[&str] = &[
+    "black", "white", "grey", "gray", "red", "blue", "navy", "green", "olive", "moss", "yellow", "orange", "brown",
+    "purple", "pink", "beige", "khaki", "teal",
+];
+
+/// The colours a text names.
+fn colours(text: &str) -> Vec<&'static str> {
+    let folded = switchboard_route::fold(text);
+    COLOURS.iter().copied().filter(|c| folded.contains(&format!(" {c} "))).collect()
 }
 
 /// Codes a customer copies from a label or an email (`TF-FW-SCRM-BRN`, `A1234`):
@@ -588,9 +621,11 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
         let cells = CELL_BONUS * c.cells_matched.min(2) as f64;
         let names = if c.unmatched_names.is_empty() { 0.0 } else { -NAME_MISS_PENALTY };
         let opening = if c.opens_topic { TOPIC_OPENING_BONUS } else { 0.0 };
+        let colour = if c.other_colour { -NAME_MISS_PENALTY } else { 0.0 };
         fits + cells
             + names
             + opening
+            + colour
             + match sem(i) {
                 Some(s) => 0.55 * s + 0.30 * c.lexical + 0.15 * prior,
                 None => 0.80 * c.lexical + 0.20 * prior,
@@ -704,6 +739,11 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
     if !unmatched_names.is_empty() {
         confidence *= NAME_MISS_FACTOR;
     }
+    // Another colour of the product asked about is another product.
+    let other_variant = candidates[best].other_colour;
+    if other_variant {
+        confidence *= NAME_MISS_FACTOR;
+    }
     Answer {
         text,
         citations,
@@ -716,6 +756,7 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
             expects,
             answer_fits,
             unmatched_names,
+            other_variant,
         },
     }
 }
@@ -925,6 +966,25 @@ mod tests {
         let care = vec![passage("Care > Jackets", "Re-proof when water stops beading on the surface.")];
         let model = candidates("How often do I re-proof the Hydroshell 20K?", &care);
         assert!(model[0].unmatched_names.is_empty(), "a rule for jackets answers for a model of jacket");
+        let line = vec![passage("Catalogue", "Product: Corrie 38 backpack, black | Price: £139")];
+        let other = candidates("How much is the Corrie 28?", &line);
+        assert_eq!(other[0].unmatched_names, ["corrie 28"], "another model of the line is another product");
+    }
+
+    #[test]
+    fn another_colour_of_the_product_is_another_product() {
+        let passages = vec![
+            passage("Pre-orders", "Product: Corrie 28 daypack, Ember red | Price: £99"),
+            passage("Catalogue", "Product: Corrie 38 backpack, black | Price: £139"),
+        ];
+        let asked = |q: &str| compose(&passages, &candidates(q, &passages), Some(&[0.6, 0.5]));
+        let red = asked("How much is the Corrie 28 daypack in red?");
+        let black = asked("How much is the Corrie 28 daypack in black?");
+        assert!(red.text.contains("£99") && !red.evidence.other_variant, "{}", red.text);
+        assert!(black.evidence.other_variant, "{}", black.text);
+        assert!(black.confidence < 0.8 * red.confidence, "{} vs {}", black.confidence, red.confidence);
+        let plain = asked("How much is the Corrie 28 daypack?");
+        assert!(!plain.evidence.other_variant, "a question naming no colour accepts any");
     }
 
     #[test]
