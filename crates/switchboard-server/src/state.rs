@@ -35,6 +35,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Each agent version's intent index (example phrases embedded once).
     pub intents: Arc<crate::conversation::intents::IntentCache>,
+    /// The vectors of knowledge sentences the extractive answerer has compared.
+    pub sentence_vectors: Arc<crate::conversation::sentence_vectors::SentenceVectors>,
     /// Encrypts the secrets we must read back (deployments' identity secrets).
     pub sealer: Arc<Sealer>,
     /// One circuit breaker per tenant and LLM endpoint, for the whole process.
@@ -67,6 +69,7 @@ impl AppState {
             tool_egress: settings.tools.egress_client()?,
             hub: Arc::new(Hub::default()),
             intents: Arc::new(Default::default()),
+            sentence_vectors: Arc::new(Default::default()),
             sealer: Arc::new(Sealer::from_settings(&settings)?),
             llm_breakers: Arc::new(switchboard_llm::Breakers::new(switchboard_llm::BreakerConfig::standard())),
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),

@@ -13,5 +13,6 @@ mod links;
 pub mod llm;
 pub mod phrases;
 pub mod pipeline;
+pub mod sentence_vectors;
 mod stream;
 pub mod tools;

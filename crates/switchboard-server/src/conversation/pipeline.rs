@@ -713,9 +713,11 @@ async fn act_extractive(state: &AppState, query: &str, passages: &[Passage]) -> 
                 let heading = &passages[c.passage].heading_path;
                 if heading.is_empty() { c.match_text.clone() } else { format!("{heading}: {}", c.match_text) }
             }));
-            let vectors = embedding::embed(model.clone(), texts).await?;
-            let (q, rest) = vectors.split_first().map_or((&[][..], &[][..]), |(q, r)| (q.as_slice(), r));
-            Some(rest.iter().map(|v| dot(q, v)).collect::<Vec<f32>>())
+            // The question is new each turn; the knowledge's sentences mostly are not.
+            let sentences = texts.split_off(1);
+            let question = embedding::embed(model.clone(), texts).await?.pop().unwrap_or_default();
+            let vectors = state.sentence_vectors.embed(model, &sentences).await?;
+            Some(vectors.iter().map(|v| dot(&question, v)).collect::<Vec<f32>>())
         }
         _ => None,
     };
