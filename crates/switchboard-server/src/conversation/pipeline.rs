@@ -597,7 +597,8 @@ pub fn rewrite_follow_up(text: &str, history: &[Message]) -> String {
 
 /// Where `text` first says "it" or "them" (the thing talked about before).
 fn pronoun(text: &str) -> Option<std::ops::Range<usize>> {
-    let lower = text.to_lowercase();
+    // ASCII lower case keeps every byte where it was, so positions hold in `text`.
+    let lower = text.to_ascii_lowercase();
     ["it", "them"]
         .iter()
         .filter_map(|p| {
@@ -609,7 +610,6 @@ fn pronoun(text: &str) -> Option<std::ops::Range<usize>> {
         })
         .map(|(at, p)| at..at + p.len())
         .min_by_key(|r| r.start)
-        .filter(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
 }
 
 /// A name with the article before it and up to two plain words after it,
@@ -984,6 +984,8 @@ mod tests {
             rewrite_follow_up("can I wash them", &[customer("My Scree Mid boots are muddy")]),
             "can I wash Scree Mid boots"
         );
+        let text = "İSTANBUL: does it ship?";
+        assert_eq!(pronoun(text).map(|at| &text[at]), Some("it"), "positions hold after non-ASCII letters");
     }
 
     #[test]
