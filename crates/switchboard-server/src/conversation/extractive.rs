@@ -189,6 +189,7 @@ fn region(words: &[&str]) -> (Option<&'static str>, usize) {
         ("united", Some("kingdom")) => (Some("unitedkingdom"), 2),
         ("european", Some("union")) => (Some("europeanunion"), 2),
         ("great", Some("britain")) => (Some("unitedkingdom"), 2),
+        ("northern", Some("ireland")) => (Some("unitedkingdom"), 2),
         _ if first == "US" || first == "USA" => (Some("unitedstates"), 1),
         ("uk" | "britain", _) => (Some("unitedkingdom"), 1),
         ("eu", _) => (Some("europeanunion"), 1),
@@ -333,8 +334,8 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
     let mut found = Vec::new();
     let question_names: Vec<String> = asked(question)
         .iter()
-        .flat_map(|asked| names(asked).into_iter().map(|at| switchboard_route::fold(&asked[at])))
-        .filter(|n| !n.trim().is_empty())
+        .flat_map(|asked| names(asked).into_iter().map(|at| asked[at].to_owned()))
+        .filter(|n| !switchboard_route::fold(n).trim().is_empty())
         .collect();
     for (p, passage) in passages.iter().enumerate() {
         let heading = passage.heading_path.rsplit(" > ").next().unwrap_or("");
@@ -510,36 +511,33 @@ pub fn regions_of_countries(text: &str) -> Vec<&'static str> {
 /// The nations of the United Kingdom (one word each).
 const UK_NATIONS: &[&str] = &["england", "scotland", "wales"];
 
-/// Other ways knowledge writes the regions customers name: abbreviations, and
-/// the countries inside a region (a rule for the EU answers for Germany).
-const REGION_ALIASES: &[(&[&str], &[&str])] = &[
-    (&["us", "usa"], &["united states", "usa", "us", "america"]),
-    (&["uk", "britain", "great britain", "northern ireland"], &["united kingdom", "uk", "britain", "great britain"]),
-    (UK_NATIONS, &["united kingdom", "uk", "britain", "great britain"]),
-    (&["eu"], &["european union", "europe"]),
-    (EU_COUNTRIES, &["eu", "european union"]),
-];
+/// The terms [`terms`] gives a region in whatever form it is written.
+const REGIONS: &[&str] = &["unitedstates", "unitedkingdom", "europeanunion"];
 
-/// The names of the question (folded, `" edinburgh "`) that `text` does not
-/// mention in any of their usual forms. A model name (letters and a number:
+/// The names of the question (as written: `Edinburgh`, `US`) that `text` does
+/// not mention, folded (`edinburgh`). A region, or a country inside one, is
+/// mentioned in any of the forms [`terms`] knows (a rule for the EU answers for
+/// Germany; "US" is not the pronoun "us"). A model name (letters and a number:
 /// `Corrie 28`) counts only when the text names another model of its line
 /// (`Corrie 38`): a text that names none may be a rule for its kind of product.
 fn unmatched_names(names: &[String], text: &str) -> Vec<String> {
     let folded = switchboard_route::fold(text);
+    let regions: HashSet<String> = terms(text).into_iter().filter(|t| REGIONS.contains(&t.as_str())).collect();
     names
         .iter()
-        .filter(|name| {
-            if !name.chars().any(|c| c.is_ascii_digit()) {
-                return true;
-            }
-            let line = name.split_whitespace().next().unwrap_or("");
-            !line.chars().any(|c| c.is_ascii_digit()) && folded.contains(&format!(" {line} "))
+        .filter_map(|name| {
+            let name_folded = switchboard_route::fold(name);
+            let name_regions: Vec<String> = terms(name).into_iter().filter(|t| REGIONS.contains(&t.as_str())).collect();
+            let mentioned = if name_regions.is_empty() {
+                folded.contains(&name_folded)
+            } else {
+                name_regions.iter().any(|r| regions.contains(r))
+            };
+            let line = name_folded.split_whitespace().next().unwrap_or("");
+            let asked = !name.chars().any(|c| c.is_ascii_digit())
+                || (!line.chars().any(|c| c.is_ascii_digit()) && folded.contains(&format!(" {line} ")));
+            (asked && !mentioned).then(|| name_folded.trim().to_owned())
         })
-        .filter(|name| {
-            let aliases = REGION_ALIASES.iter().filter(|(forms, _)| forms.contains(&name.trim())).flat_map(|(_, a)| *a);
-            !folded.contains(name.as_str()) && !aliases.into_iter().any(|a| folded.contains(&format!(" {a} ")))
-        })
-        .map(|name| name.trim().to_owned())
         .collect()
 }
 
@@ -851,6 +849,7 @@ mod tests {
         assert_eq!(terms("What is the price?"), ["price"]);
         assert_eq!(terms("US orders, United States, tell us"), ["unitedstates", "order", "unitedstates"]);
         assert_eq!(terms("UK or the United Kingdom"), ["unitedkingdom", "unitedkingdom"]);
+        assert_eq!(terms("Northern Ireland"), ["unitedkingdom"]);
         assert_eq!(terms("Re-proof it"), ["re", "proof", "reproof"]);
         assert_eq!(terms("delivered in france"), ["deliver", "france", "europeanunion"]);
         assert_eq!(regions_of_countries("Do you ship to Germany or Scotland?"), ["EU", "UK"]);
@@ -956,6 +955,9 @@ mod tests {
         let us = vec![passage("Returns > United States", "You have 60 days from delivery to return unused items.")];
         let answer = compose(&us, &candidates("How long do US customers have for returns?", &us), Some(&[0.6]));
         assert!(answer.evidence.unmatched_names.is_empty(), "{:?}", answer.evidence.unmatched_names);
+        let contact = vec![passage("Contact", "Write to us and we answer within a day.")];
+        let asked_us = candidates("How long do US customers have for returns?", &contact);
+        assert_eq!(asked_us[0].unmatched_names, ["us"], "the pronoun us is not the US");
         let ebay = candidates("Can I return something I bought on eBay?", &us);
         assert_eq!(ebay[0].unmatched_names, ["ebay"], "mixed-case brand names are names");
         let eu =
