@@ -708,14 +708,15 @@ async fn act_extractive(state: &AppState, query: &str, passages: &[Passage]) -> 
     let candidates = extractive::candidates(query, passages);
     let semantic = match (&state.embedder, candidates.is_empty()) {
         (Some(model), false) => {
-            let mut texts = vec![query.to_owned()];
-            texts.extend(candidates.iter().map(|c| {
-                let heading = &passages[c.passage].heading_path;
-                if heading.is_empty() { c.match_text.clone() } else { format!("{heading}: {}", c.match_text) }
-            }));
+            let sentences: Vec<String> = candidates
+                .iter()
+                .map(|c| {
+                    let heading = &passages[c.passage].heading_path;
+                    if heading.is_empty() { c.match_text.clone() } else { format!("{heading}: {}", c.match_text) }
+                })
+                .collect();
             // The question is new each turn; the knowledge's sentences mostly are not.
-            let sentences = texts.split_off(1);
-            let question = embedding::embed(model.clone(), texts).await?.pop().unwrap_or_default();
+            let question = embedding::embed(model.clone(), vec![query.to_owned()]).await?.pop().unwrap_or_default();
             let vectors = state.sentence_vectors.embed(model, &sentences).await?;
             Some(vectors.iter().map(|v| dot(&question, v)).collect::<Vec<f32>>())
         }
