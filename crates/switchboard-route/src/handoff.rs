@@ -453,8 +453,10 @@ fn correct_typos(folded: &str) -> String {
     out
 }
 
-/// Whether `word` (not itself a vocabulary word) is one edit away from `target`.
-fn is_typo_of(word: &str, target: &str) -> bool {
+/// Whether `word` (not itself a vocabulary word) is one edit away from
+/// `target`: any one edit for targets of six letters or more, swapped
+/// neighbours only for shorter ones ("tlak" / "talk").
+pub fn is_typo_of(word: &str, target: &str) -> bool {
     let (w, t) = (word.chars().count(), target.chars().count());
     if w.abs_diff(t) > 1 {
         return false;

@@ -22,7 +22,7 @@ mod language;
 mod lexicon;
 mod small_talk;
 
-pub use handoff::{HandoffRequest, wants_human};
+pub use handoff::{HandoffRequest, is_typo_of, wants_human};
 pub use intent::{IntentError, IntentIndex, IntentMatch, Scoring};
 pub use language::{Language, detect, detect_language};
 pub use lexicon::{Translation, lexicon_languages, to_english};

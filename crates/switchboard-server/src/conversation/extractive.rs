@@ -159,8 +159,10 @@ pub fn terms(text: &str) -> Vec<String> {
         }
         let w = words[i].to_lowercase();
         i += 1;
-        if !STOPWORDS.contains(&w.as_str()) {
-            out.push(stem(&w));
+        // "whats" and "hows" carry no more topic than "what" and "how".
+        let stemmed = stem(&w);
+        if !STOPWORDS.contains(&w.as_str()) && !STOPWORDS.contains(&stemmed.as_str()) {
+            out.push(stemmed);
         }
         // A country is also its region: the EU's rules answer for France.
         if EU_COUNTRIES.contains(&w.as_str()) {
@@ -197,19 +199,33 @@ fn region(words: &[&str]) -> (Option<&'static str>, usize) {
     }
 }
 
+/// Light stemming: one inflection off ("returns", "returned", "returning" ->
+/// "return"; "deliveries" -> "delivery"), then a noun in "-ery" meets its verb
+/// ("delivery" -> "deliver", "recovery" -> "recover").
 fn stem(word: &str) -> String {
     if word.chars().any(|c| c.is_ascii_digit()) || word.chars().count() <= 3 {
         return word.to_owned();
     }
-    for suffix in ["ing", "ed", "es", "s"] {
-        if let Some(base) = word.strip_suffix(suffix)
-            && base.chars().count() >= 3
-            && !(suffix == "s" && base.ends_with('s'))
-        {
-            return base.to_owned();
+    let mut out = word.to_owned();
+    if let Some(base) = word.strip_suffix("ies")
+        && base.chars().count() >= 3
+    {
+        out = format!("{base}y");
+    } else {
+        for suffix in ["ing", "ed", "es", "s"] {
+            if let Some(base) = word.strip_suffix(suffix)
+                && base.chars().count() >= 3
+                && !(suffix == "s" && base.ends_with('s'))
+            {
+                out = base.to_owned();
+                break;
+            }
         }
     }
-    word.to_owned()
+    if out.ends_with("ery") && out.chars().count() >= 6 {
+        out.pop();
+    }
+    out
 }
 
 /// A sentence an answer may quote.
@@ -365,11 +381,22 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
             c.fits = Some(kind.found_in(&c.text));
         }
     }
-    let question_terms: Vec<String> = {
-        let mut t = terms(question);
-        t.sort();
-        t.dedup();
-        t
+    let bags: Vec<HashSet<String>> = found.iter().map(|c| terms(&c.match_text).into_iter().collect()).collect();
+    let headings: Vec<HashSet<String>> =
+        passages.iter().map(|p| terms(&format!("{} {}", p.title, p.heading_path)).into_iter().collect()).collect();
+    let question_terms: Vec<Asked> = {
+        let vocabulary: HashSet<&str> = bags.iter().chain(&headings).flatten().map(String::as_str).collect();
+        let written: Vec<String> = terms(question).into_iter().filter_map(|t| untypo(t, &vocabulary)).collect();
+        let mut asked = thesaurus().read(&written);
+        asked.sort_by(|a, b| a.term.cmp(&b.term));
+        asked.dedup_by(|a, b| {
+            let same = a.term == b.term;
+            if same {
+                b.or.append(&mut a.or);
+            }
+            same
+        });
+        asked
     };
     if question_terms.is_empty() || found.is_empty() {
         return found;
@@ -382,7 +409,7 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
         if opening {
             let title: HashSet<String> =
                 terms(&format!("{} {}", passage.title, passage.heading_path)).into_iter().collect();
-            c.opens_topic = question_terms.iter().all(|t| title.contains(t));
+            c.opens_topic = question_terms.iter().all(|t| t.in_bag(&title));
         }
     }
     let asked_colours = colours(question);
@@ -400,25 +427,21 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
         c.cells_matched = cells_matched(&c.text, &cell_terms);
     }
     // Rarer words among the candidates say more about which one answers.
-    let bags: Vec<HashSet<String>> = found.iter().map(|c| terms(&c.match_text).into_iter().collect()).collect();
     let n = bags.len() as f64;
-    let weight: HashMap<&str, f64> = question_terms
+    let weight: Vec<f64> = question_terms
         .iter()
         .map(|q| {
-            let df = bags.iter().filter(|b| b.contains(q)).count() as f64;
-            (q.as_str(), (1.0 + n / (1.0 + df)).ln())
+            let df = bags.iter().filter(|b| q.in_bag(b)).count() as f64;
+            (1.0 + n / (1.0 + df)).ln()
         })
         .collect();
-    let total: f64 = weight.values().sum();
-    let headings: Vec<HashSet<String>> =
-        passages.iter().map(|p| terms(&format!("{} {}", p.title, p.heading_path)).into_iter().collect()).collect();
+    let total: f64 = weight.iter().sum();
     for (c, bag) in found.iter_mut().zip(&bags) {
         let mut score = 0.0;
-        for q in &question_terms {
-            let w = weight[q.as_str()];
-            if bag.contains(q) {
+        for (q, &w) in question_terms.iter().zip(&weight) {
+            if q.in_bag(bag) {
                 score += w;
-            } else if headings[c.passage].contains(q) {
+            } else if q.in_bag(&headings[c.passage]) {
                 // The heading says what the sentence is about ("Returns > EU").
                 score += 0.6 * w;
             }
@@ -426,6 +449,107 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
         c.lexical = if total > 0.0 { score / total } else { 0.0 };
     }
     found
+}
+
+/// A term of the question, with the words knowledge may use for it instead.
+#[derive(Debug, Clone, PartialEq)]
+struct Asked {
+    term: String,
+    /// Each a phrase as terms, met when all of them are there.
+    or: Vec<Vec<String>>,
+}
+
+impl Asked {
+    fn in_bag(&self, bag: &HashSet<String>) -> bool {
+        bag.contains(&self.term) || self.or.iter().any(|phrase| phrase.iter().all(|t| bag.contains(t)))
+    }
+}
+
+/// Customers' words and the words support articles use for the same thing
+/// (`synonyms.txt`: "log in = sign in", "postage = shipping | delivery"), as terms.
+struct Thesaurus {
+    entries: HashMap<Vec<String>, Vec<Vec<String>>>,
+    longest: usize,
+}
+
+impl Thesaurus {
+    fn parse(source: &str) -> Self {
+        let mut thesaurus = Thesaurus { entries: HashMap::new(), longest: 1 };
+        for line in source.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let Some((from, to)) = line.split_once('=') else { continue };
+            let key = terms(from);
+            let senses: Vec<Vec<String>> = to.split('|').map(terms).filter(|t| !t.is_empty()).collect();
+            if key.is_empty() || senses.is_empty() {
+                continue;
+            }
+            thesaurus.longest = thesaurus.longest.max(key.len());
+            thesaurus.entries.entry(key).or_default().extend(senses);
+        }
+        thesaurus
+    }
+
+    /// The question's terms, each with what the knowledge may say instead:
+    /// a listed phrase ("spread the cost") lends its senses to each of its terms.
+    fn read(&self, written: &[String]) -> Vec<Asked> {
+        let mut out: Vec<Asked> = written.iter().map(|t| Asked { term: t.clone(), or: Vec::new() }).collect();
+        let mut i = 0;
+        while i < written.len() {
+            let found = (1..=self.longest.min(written.len() - i))
+                .rev()
+                .find_map(|n| self.entries.get(&written[i..i + n]).map(|senses| (n, senses)));
+            let Some((n, senses)) = found else {
+                i += 1;
+                continue;
+            };
+            for asked in &mut out[i..i + n] {
+                asked.or.extend(senses.iter().cloned());
+            }
+            i += n;
+        }
+        out
+    }
+}
+
+fn thesaurus() -> &'static Thesaurus {
+    static THESAURUS: std::sync::OnceLock<Thesaurus> = std::sync::OnceLock::new();
+    THESAURUS.get_or_init(|| Thesaurus::parse(include_str!("synonyms.txt")))
+}
+
+/// A question term as the knowledge would write it: a word no candidate has
+/// that is a typo of one they have ("retrun" -> "return", "warrenty" ->
+/// "warranty") becomes that word, and a typo of a word that carries no topic
+/// ("cna", "teh") is dropped; anything else stays as written (a word the
+/// knowledge lacks is evidence that it does not answer). Conservative, since
+/// one edit turns many words into other real words: neighbours swapped at
+/// any length, one letter more or less from six letters, one letter changed
+/// only from eight ("biking" is not "hiking"); never in numbers and codes.
+fn untypo(term: String, vocabulary: &HashSet<&str>) -> Option<String> {
+    let letters = term.chars().count();
+    if vocabulary.contains(term.as_str()) || term.chars().any(|c| c.is_ascii_digit()) || letters < 3 {
+        return Some(term);
+    }
+    let swapped = |a: &str, b: &str| {
+        let (mut x, mut y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        x.sort_unstable();
+        y.sort_unstable();
+        x == y
+    };
+    if letters == 3
+        && STOPWORDS.iter().any(|s| s.len() == 3 && swapped(&term, s) && switchboard_route::is_typo_of(&term, s))
+    {
+        return None;
+    }
+    if letters < 4 {
+        return Some(term);
+    }
+    let fix = vocabulary
+        .iter()
+        .filter(|v| {
+            let n = v.chars().count();
+            switchboard_route::is_typo_of(&term, v) && (swapped(&term, v) || n != letters || n >= 8)
+        })
+        .min();
+    Some(fix.map_or(term, |v| (*v).to_owned()))
 }
 
 /// Where a text names something: runs of capitalised words that do not open a
@@ -847,13 +971,63 @@ mod tests {
     fn stemming_meets_word_forms() {
         assert_eq!(terms("Returns returned returning"), ["return", "return", "return"]);
         assert_eq!(terms("What is the price?"), ["price"]);
+        assert_eq!(terms("whats the price"), ["price"]);
         assert_eq!(terms("US orders, United States, tell us"), ["unitedstates", "order", "unitedstates"]);
         assert_eq!(terms("UK or the United Kingdom"), ["unitedkingdom", "unitedkingdom"]);
         assert_eq!(terms("Northern Ireland"), ["unitedkingdom"]);
         assert_eq!(terms("Re-proof it"), ["re", "proof", "reproof"]);
         assert_eq!(terms("delivered in france"), ["deliver", "france", "europeanunion"]);
+        assert_eq!(terms("delivery deliveries delivers"), ["deliver", "deliver", "deliver"]);
+        assert_eq!(terms("company companies"), ["company", "company"]);
         assert_eq!(regions_of_countries("Do you ship to Germany or Scotland?"), ["EU", "UK"]);
         assert!(regions_of_countries("Do you ship to the EU from Germany?").is_empty());
+    }
+
+    #[test]
+    fn typos_of_the_knowledges_words_meet_them() {
+        let passages = vec![
+            passage("Returns", "Unworn boots can be returned within 30 days."),
+            passage("Hiking", "Our hiking warranty covers two years."),
+        ];
+        let cands = candidates("cna i retrun boots?", &passages);
+        assert_eq!(cands[0].lexical, 1.0, "{cands:?}");
+        let vocabulary: HashSet<&str> = ["return", "warranty", "hiking", "three"].into_iter().collect();
+        let fixed = |w: &str| untypo(w.to_owned(), &vocabulary);
+        assert_eq!(fixed("retrun").as_deref(), Some("return"));
+        assert_eq!(fixed("warrenty").as_deref(), Some("warranty"), "one letter changed in a long word");
+        assert_eq!(fixed("cna"), None, "a typo of a word without a topic");
+        // Real words one edit away stay themselves.
+        assert_eq!(fixed("biking").as_deref(), Some("biking"));
+        assert_eq!(fixed("thre").as_deref(), Some("thre"), "one letter less under six letters");
+        assert_eq!(fixed("tent").as_deref(), Some("tent"));
+        assert_eq!(fixed("20k").as_deref(), Some("20k"));
+    }
+
+    #[test]
+    fn customers_words_meet_the_words_articles_use() {
+        let passages = vec![
+            passage("Payment > Klarna", "UK: Pay in 3, three interest-free monthly instalments."),
+            passage("Payment > Cards", "We accept Visa and Mastercard for every order."),
+        ];
+        let cands = candidates("Can I spread the cost of my order over three payments?", &passages);
+        assert!(cands[0].lexical > cands[1].lexical, "{cands:?}");
+        assert!(cands[0].lexical > 0.5, "spread the cost is paying in instalments: {}", cands[0].lexical);
+        let passages = vec![passage("Damaged items", "Tell us within 7 days if an item arrived damaged.")];
+        let torn = candidates("My tent arrived torn", &passages)[0].lexical;
+        let crushed = candidates("My tent arrived crushed", &passages)[0].lexical;
+        assert!(torn > crushed, "torn is damaged ({torn}), an unlisted word is not ({crushed})");
+    }
+
+    #[test]
+    fn every_synonym_entry_reads() {
+        for line in include_str!("synonyms.txt").lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (from, to) = line.split_once('=').unwrap_or_else(|| panic!("no `=` in {line:?}"));
+            assert!(!terms(from).is_empty(), "{line:?}: the customer's side is only words without a topic");
+            assert!(to.split('|').all(|sense| !terms(sense).is_empty()), "{line:?}: an empty sense");
+        }
     }
 
     #[test]
