@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 pub use super::answer_type::AnswerType;
 use super::answer_type::expected;
+use super::places;
 
 /// A retrieved chunk handed to the answerer, best first.
 #[derive(Debug, Clone)]
@@ -348,10 +349,27 @@ fn split_sentences(line: &str) -> Vec<String> {
 /// The sentences of the passages with their lexical evidence.
 pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
     let mut found = Vec::new();
-    let question_names: Vec<String> = asked(question)
+    // A city the retrieved knowledge never names is read as its country
+    // ("Toronto": Canada's rules answer); one it names is itself (the
+    // Edinburgh store is not the Kendal one).
+    let knowledge = switchboard_route::fold(&passages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(" "));
+    let stand_ins = |name: &str| -> Vec<String> {
+        match places::city(name) {
+            Some(place) if !knowledge.contains(&switchboard_route::fold(name)) => city_terms(&place),
+            _ => Vec::new(),
+        }
+    };
+    let question_names: Vec<Name> = asked(question)
         .iter()
         .flat_map(|asked| names(asked).into_iter().map(|at| asked[at].to_owned()))
         .filter(|n| !switchboard_route::fold(n).trim().is_empty())
+        .map(|written| Name { stand_ins: stand_ins(&written), written })
+        .collect();
+    let told_cities: Vec<(Vec<String>, Vec<String>)> = names(question)
+        .into_iter()
+        .map(|at| &question[at])
+        .map(|name| (terms(name), stand_ins(name)))
+        .filter(|(_, stand_ins)| !stand_ins.is_empty())
         .collect();
     for (p, passage) in passages.iter().enumerate() {
         let heading = passage.heading_path.rsplit(" > ").next().unwrap_or("");
@@ -388,6 +406,13 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
         let vocabulary: HashSet<&str> = bags.iter().chain(&headings).flatten().map(String::as_str).collect();
         let written: Vec<String> = terms(question).into_iter().filter_map(|t| untypo(t, &vocabulary)).collect();
         let mut asked = thesaurus().read(&written);
+        for a in &mut asked {
+            for (city, stand_ins) in &told_cities {
+                if city.contains(&a.term) {
+                    a.or.extend(stand_ins.iter().map(|t| vec![t.clone()]));
+                }
+            }
+        }
         asked.sort_by(|a, b| a.term.cmp(&b.term));
         asked.dedup_by(|a, b| {
             let same = a.term == b.term;
@@ -617,19 +642,49 @@ const EU_COUNTRIES: &[&str] = &[
     "spain",
     "sweden",
 ];
-/// The regions a text names only by a country inside them, as a search adds
-/// them: "delivered in France" -> `["EU"]` (knowledge writes its rules per region).
-pub fn regions_of_countries(text: &str) -> Vec<&'static str> {
-    let words: HashSet<String> =
-        text.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).filter(|w| !w.is_empty()).collect();
-    let mut out = Vec::new();
-    if EU_COUNTRIES.iter().any(|c| words.contains(*c)) && !words.contains("eu") {
-        out.push("EU");
+/// What a search adds for the places a text names: a city's country (and
+/// nation, in the United Kingdom), and the region of a country:
+/// "delivered in France" -> `["EU"]`, "a parcel to Toronto" -> `["Canada"]`,
+/// "next-day delivery to Belfast" -> `["Northern Ireland", "UK"]`
+/// (knowledge writes its rules per country and region).
+pub fn places_for_search(text: &str) -> Vec<String> {
+    let words = |t: &str| -> HashSet<String> {
+        t.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).filter(|w| !w.is_empty()).collect()
+    };
+    let mut out: Vec<String> = Vec::new();
+    let written = words(text);
+    for place in cities(text) {
+        for name in std::iter::once(place.country).chain(place.nation) {
+            if !words(name).is_subset(&written) && !out.iter().any(|o| o == name) {
+                out.push(name.to_owned());
+            }
+        }
     }
-    if UK_NATIONS.iter().any(|c| words.contains(*c)) && !words.contains("uk") {
-        out.push("UK");
+    // The regions of what the text and the additions name, unless the text says the region itself.
+    let regions: HashSet<String> = terms(&format!("{text} {}", out.join(" "))).into_iter().collect();
+    let says = |short: &str, long: [&str; 2]| written.contains(short) || long.iter().all(|w| written.contains(*w));
+    if regions.contains("europeanunion") && !says("eu", ["european", "union"]) {
+        out.push("EU".to_owned());
     }
+    if regions.contains("unitedkingdom") && !says("uk", ["united", "kingdom"]) {
+        out.push("UK".to_owned());
+    }
+    out.retain(|o| o != "United Kingdom");
     out
+}
+
+/// The cities a text names.
+fn cities(text: &str) -> Vec<places::Place> {
+    names(text).into_iter().filter_map(|at| places::city(&text[at])).collect()
+}
+
+/// The terms that stand in for a city in knowledge that never names it: its
+/// country's, its nation's and so its region's ("Belfast": `unitedkingdom`).
+fn city_terms(place: &places::Place) -> Vec<String> {
+    let mut t = terms(&format!("{} {}", place.country, place.nation.unwrap_or("")));
+    t.sort();
+    t.dedup();
+    t
 }
 
 /// The nations of the United Kingdom (one word each).
@@ -638,24 +693,34 @@ const UK_NATIONS: &[&str] = &["england", "scotland", "wales"];
 /// The terms [`terms`] gives a region in whatever form it is written.
 const REGIONS: &[&str] = &["unitedstates", "unitedkingdom", "europeanunion"];
 
+/// A name the question asks about.
+#[derive(Debug, Clone)]
+struct Name {
+    /// As written: `Edinburgh`, `US`, `Corrie 38`.
+    written: String,
+    /// Terms that mention it too (a city's country, when the knowledge never names the city).
+    stand_ins: Vec<String>,
+}
+
 /// The names of the question (as written: `Edinburgh`, `US`) that `text` does
 /// not mention, folded (`edinburgh`). A region, or a country inside one, is
 /// mentioned in any of the forms [`terms`] knows (a rule for the EU answers for
-/// Germany; "US" is not the pronoun "us"). A model name (letters and a number:
+/// Germany; "US" is not the pronoun "us"); a name with stand-ins (a city the
+/// knowledge never names) by any of them. A model name (letters and a number:
 /// `Corrie 28`) counts only when the text names another model of its line
 /// (`Corrie 38`): a text that names none may be a rule for its kind of product.
-fn unmatched_names(names: &[String], text: &str) -> Vec<String> {
+fn unmatched_names(names: &[Name], text: &str) -> Vec<String> {
     let folded = switchboard_route::fold(text);
-    let regions: HashSet<String> = terms(text).into_iter().filter(|t| REGIONS.contains(&t.as_str())).collect();
+    let text_terms: HashSet<String> = terms(text).into_iter().collect();
     names
         .iter()
-        .filter_map(|name| {
+        .filter_map(|Name { written: name, stand_ins }| {
             let name_folded = switchboard_route::fold(name);
             let name_regions: Vec<String> = terms(name).into_iter().filter(|t| REGIONS.contains(&t.as_str())).collect();
             let mentioned = if name_regions.is_empty() {
-                folded.contains(&name_folded)
+                folded.contains(&name_folded) || stand_ins.iter().any(|t| text_terms.contains(t))
             } else {
-                name_regions.iter().any(|r| regions.contains(r))
+                name_regions.iter().any(|r| text_terms.contains(r))
             };
             let line = name_folded.split_whitespace().next().unwrap_or("");
             let asked = !name.chars().any(|c| c.is_ascii_digit())
@@ -979,8 +1044,12 @@ mod tests {
         assert_eq!(terms("delivered in france"), ["deliver", "france", "europeanunion"]);
         assert_eq!(terms("delivery deliveries delivers"), ["deliver", "deliver", "deliver"]);
         assert_eq!(terms("company companies"), ["company", "company"]);
-        assert_eq!(regions_of_countries("Do you ship to Germany or Scotland?"), ["EU", "UK"]);
-        assert!(regions_of_countries("Do you ship to the EU from Germany?").is_empty());
+        assert_eq!(places_for_search("Do you ship to Germany or Scotland?"), ["EU", "UK"]);
+        assert!(places_for_search("Do you ship to the EU from Germany?").is_empty());
+        assert_eq!(places_for_search("How long does a parcel take to reach Toronto?"), ["Canada"]);
+        assert_eq!(places_for_search("Next-day delivery to Belfast?"), ["Northern Ireland", "UK"]);
+        assert_eq!(places_for_search("Can I return it in Munich?"), ["Germany", "EU"]);
+        assert_eq!(places_for_search("Is the Utrecht store open? (The Netherlands)"), ["EU"]);
     }
 
     #[test]
@@ -1145,6 +1214,27 @@ mod tests {
         let line = vec![passage("Catalogue", "Product: Corrie 38 backpack, black | Price: £139")];
         let other = candidates("How much is the Corrie 28?", &line);
         assert_eq!(other[0].unmatched_names, ["corrie 28"], "another model of the line is another product");
+    }
+
+    #[test]
+    fn a_city_the_knowledge_never_names_is_read_as_its_country() {
+        let zones = vec![
+            passage("Shipping > Zone 4", "Canada: CA$19.95, 6 to 10 business days."),
+            passage("Shipping > Zone 5", "Switzerland and Norway: 5 to 8 business days."),
+        ];
+        let toronto = candidates("How long does it take for a parcel to reach Toronto?", &zones);
+        assert!(toronto[0].unmatched_names.is_empty(), "{:?}", toronto[0].unmatched_names);
+        assert!(toronto[0].lexical > toronto[1].lexical, "{toronto:?}");
+        assert_eq!(toronto[1].unmatched_names, ["toronto"]);
+        let zurich = candidates("I live in Zurich. How long does delivery take?", &zones);
+        assert!(zurich[1].lexical > zurich[0].lexical, "{zurich:?}");
+        // A city the knowledge names is that city, not its country.
+        let stores = vec![
+            passage("Stores > Kendal", "Kendal, United Kingdom. Parking: the car park is a two-minute walk away."),
+            passage("Stores > Edinburgh", "Edinburgh, United Kingdom. Open daily from 10:00."),
+        ];
+        let parking = candidates("Is there parking at the Edinburgh store?", &stores);
+        assert_eq!(parking[0].unmatched_names, ["edinburgh"]);
     }
 
     #[test]

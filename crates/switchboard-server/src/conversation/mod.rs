@@ -13,6 +13,7 @@ mod links;
 pub mod llm;
 pub mod phrases;
 pub mod pipeline;
+mod places;
 pub mod sentence_vectors;
 mod stream;
 pub mod tools;

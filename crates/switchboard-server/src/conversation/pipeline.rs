@@ -280,8 +280,9 @@ pub async fn run_turn(
             Some(t) => (t.search.as_str(), t.question.as_str()),
             None => (query.as_str(), query.as_str()),
         };
-        // A country is searched with its region: knowledge writes its rules per region.
-        let regions = extractive::regions_of_countries(searched);
+        // A city is searched with its country, a country with its region:
+        // knowledge writes its rules per country and region.
+        let regions = extractive::places_for_search(searched);
         let searched =
             if regions.is_empty() { searched.to_owned() } else { format!("{searched} ({})", regions.join(", ")) };
         let mut passages = retrieve(state, t, &config, &version.id, &searched).await?;
