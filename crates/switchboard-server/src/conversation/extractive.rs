@@ -134,12 +134,114 @@ const MAX_ANSWER_WORDS: usize = 90;
 /// Words that carry no topic. Kept short on purpose: "return", "order" and
 /// the like are exactly what support questions are about.
 const STOPWORDS: &[&str] = &[
-    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "do", "does",
-    "did", "for", "from", "get", "got", "had", "has", "have", "hello", "hi", "how", "i", "if", "in", "is", "it", "its",
-    "me", "my", "of", "on", "or", "our", "please", "so", "that", "the", "their", "them", "then", "there", "these",
-    "they", "this", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with",
-    "would", "you", "your", "yours", "there", "thanks", "thank", "much", "many", "some", "should", "need", "want",
-    "tell", "know", "just", "also", "than", "too", "very", "into", "onto", "off", "out", "up",
+    "a",
+    "about",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "but",
+    "by",
+    "can",
+    "could",
+    "do",
+    "does",
+    "did",
+    "for",
+    "from",
+    "get",
+    "got",
+    "had",
+    "has",
+    "have",
+    "hello",
+    "hi",
+    "how",
+    "i",
+    "if",
+    "in",
+    "is",
+    "it",
+    "its",
+    "me",
+    "my",
+    "of",
+    "on",
+    "or",
+    "our",
+    "please",
+    "so",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "to",
+    "us",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "who",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "yours",
+    "there",
+    "thanks",
+    "thank",
+    "much",
+    "many",
+    "some",
+    "should",
+    "need",
+    "want",
+    "tell",
+    "know",
+    "just",
+    "also",
+    "than",
+    "too",
+    "very",
+    "into",
+    "onto",
+    "off",
+    "out",
+    "up",
+    "something",
+    "anything",
+    "everything",
+    "nothing",
+    "someone",
+    "anyone",
+    "somebody",
+    "anybody",
+    "thing",
+    "now",
+    "already",
+    "still",
+    "really",
+    "actually",
+    "ok",
+    "okay",
+    "hey",
+    "possible",
+    "able",
 ];
 
 /// Lower-cased content words with a light stemming, so "returns",
@@ -406,6 +508,18 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
         let vocabulary: HashSet<&str> = bags.iter().chain(&headings).flatten().map(String::as_str).collect();
         let written: Vec<String> = terms(question).into_iter().filter_map(|t| untypo(t, &vocabulary)).collect();
         let mut asked = thesaurus().read(&written);
+        // A country is met by its region's rules too ("Germany": the EU's);
+        // its region is not a second term of the question.
+        let mut i = 0;
+        while i + 1 < asked.len() {
+            let country =
+                EU_COUNTRIES.contains(&asked[i].term.as_str()) || UK_NATIONS.contains(&asked[i].term.as_str());
+            if country && REGIONS.contains(&asked[i + 1].term.as_str()) {
+                let region = asked.remove(i + 1);
+                asked[i].or.push(vec![region.term]);
+            }
+            i += 1;
+        }
         for a in &mut asked {
             for (city, stand_ins) in &told_cities {
                 if city.contains(&a.term) {
@@ -1228,6 +1342,11 @@ mod tests {
         assert_eq!(toronto[1].unmatched_names, ["toronto"]);
         let zurich = candidates("I live in Zurich. How long does delivery take?", &zones);
         assert!(zurich[1].lexical > zurich[0].lexical, "{zurich:?}");
+        // A country is met by its region's rules.
+        let eu =
+            vec![passage("Returns > European Union", "Return shipping of 4.95 euros is deducted from your refund.")];
+        let germany = candidates("If I send something back from Germany, do I have to pay for the postage?", &eu);
+        assert!(germany[0].lexical > 0.6, "{germany:?}");
         // A city the knowledge names is that city, not its country.
         let stores = vec![
             passage("Stores > Kendal", "Kendal, United Kingdom. Parking: the car park is a two-minute walk away."),
