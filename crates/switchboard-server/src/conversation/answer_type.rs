@@ -59,6 +59,10 @@ const TIME_WORDS: &[&str] = &[
     "december",
     "midnight",
     "noon",
+    // "How long is the guarantee?" "For the lifetime of the product."
+    "lifetime",
+    "forever",
+    "indefinitely",
 ];
 const WEIGHT_UNITS: &[&str] =
     &["g", "kg", "gram", "grams", "kilogram", "kilograms", "lb", "lbs", "oz", "ounce", "ounces"];
@@ -216,6 +220,7 @@ mod tests {
             (AnswerType::Duration, "Parcels to Canada take 6 to 10 business days.", true),
             (AnswerType::Duration, "Open Monday to Saturday, 09:00 to 17:30.", true),
             (AnswerType::Duration, "Returns are free within the UK.", false),
+            (AnswerType::Duration, "We repair seams for the lifetime of the product.", true),
             (AnswerType::Weight, "The Skyline 2 weighs 2.1 kg packed.", true),
             (AnswerType::Weight, "A trail weight of 1850g.", true),
             (AnswerType::Weight, "It has two doors and two porches.", false),

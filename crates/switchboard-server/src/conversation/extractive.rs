@@ -64,6 +64,12 @@ pub struct Candidate {
     /// It names a colour, but not the one the question asks for ("in black":
     /// "Corrie 28 daypack, Ember red"): another variant of the product.
     pub other_colour: bool,
+    /// Of the question's words it holds only names, and its section's heading
+    /// does not hold the rest either: it is about the place or product asked
+    /// about, not what is asked about it ("jobs in Utrecht": the Utrecht
+    /// store's address; "opening hours in Utrecht" under the heading "Store
+    /// locations and opening hours > Utrecht" is about them).
+    pub names_only: bool,
 }
 
 /// One numbered source of an answer.
@@ -103,6 +109,9 @@ pub struct Evidence {
     /// The answer names another colour of the product than the one asked about.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub other_variant: bool,
+    /// The answer's sentence holds the names the question gives and none of its other words.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub names_only: bool,
 }
 
 /// The confidence below which the answerer abstains unless an agent sets its
@@ -492,6 +501,7 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
                 unmatched_names: unmatched.clone(),
                 opens_topic: false,
                 other_colour: false,
+                names_only: false,
             });
         }
     }
@@ -575,7 +585,14 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
         })
         .collect();
     let total: f64 = weight.iter().sum();
+    // The words of the names asked about, and the question's other words.
+    let name_terms: HashSet<String> = question_names.iter().flat_map(|n| terms(&n.written)).collect();
+    let (named, other): (Vec<&Asked>, Vec<&Asked>) = question_terms.iter().partition(|q| name_terms.contains(&q.term));
     for (c, bag) in found.iter_mut().zip(&bags) {
+        let heading = &headings[c.passage];
+        c.names_only = named.iter().any(|q| q.in_bag(bag))
+            && !other.iter().any(|q| q.in_bag(bag))
+            && other.iter().any(|q| !q.in_bag(heading));
         let mut score = 0.0;
         for (q, &w) in question_terms.iter().zip(&weight) {
             if q.in_bag(bag) {
@@ -1045,6 +1062,13 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
     if other_variant {
         confidence *= NAME_MISS_FACTOR;
     }
+    // A sentence about the thing asked about that says nothing of what is
+    // asked (unless it holds the code the customer copied: a product's row
+    // answers for the product).
+    let names_only = candidates[best].names_only && !candidates[best].identifier;
+    if names_only {
+        confidence *= NAME_MISS_FACTOR;
+    }
     Answer {
         text,
         citations,
@@ -1058,6 +1082,7 @@ pub fn compose(passages: &[Passage], candidates: &[Candidate], semantic: Option<
             answer_fits,
             unmatched_names,
             other_variant,
+            names_only,
         },
     }
 }
@@ -1354,6 +1379,19 @@ mod tests {
         ];
         let parking = candidates("Is there parking at the Edinburgh store?", &stores);
         assert_eq!(parking[0].unmatched_names, ["edinburgh"]);
+    }
+
+    #[test]
+    fn a_sentence_holding_only_the_names_asked_about_does_not_answer() {
+        let stores = vec![passage("Store locations and opening hours > Utrecht", "Oudegracht 171, Utrecht.")];
+        let asked = |q: &str| compose(&stores, &candidates(q, &stores), Some(&[0.6]));
+        let jobs = asked("Are there any job openings at the Utrecht store?");
+        assert!(jobs.evidence.names_only, "{:?}", jobs.evidence);
+        let hours = asked("What are the opening hours in Utrecht?");
+        assert!(!hours.evidence.names_only, "the heading says the section is about them");
+        assert!(jobs.confidence < 0.8 * hours.confidence, "{} vs {}", jobs.confidence, hours.confidence);
+        let address = asked("Utrecht?");
+        assert!(!address.evidence.names_only, "a question of names only is about them");
     }
 
     #[test]
