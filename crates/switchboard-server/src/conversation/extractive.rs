@@ -142,115 +142,19 @@ const MAX_ANSWER_WORDS: usize = 90;
 
 /// Words that carry no topic. Kept short on purpose: "return", "order" and
 /// the like are exactly what support questions are about.
+#[rustfmt::skip]
 const STOPWORDS: &[&str] = &[
-    "a",
-    "about",
-    "am",
-    "an",
-    "and",
-    "any",
-    "are",
-    "as",
-    "at",
-    "be",
-    "been",
-    "but",
-    "by",
-    "can",
-    "could",
-    "do",
-    "does",
-    "did",
-    "for",
-    "from",
-    "get",
-    "got",
-    "had",
-    "has",
-    "have",
-    "hello",
-    "hi",
-    "how",
-    "i",
-    "if",
-    "in",
-    "is",
-    "it",
-    "its",
-    "me",
-    "my",
-    "of",
-    "on",
-    "or",
-    "our",
-    "please",
-    "so",
-    "that",
-    "the",
-    "their",
-    "them",
-    "then",
-    "there",
-    "these",
-    "they",
-    "this",
-    "to",
-    "us",
-    "was",
-    "we",
-    "were",
-    "what",
-    "when",
-    "where",
-    "which",
-    "who",
-    "why",
-    "will",
-    "with",
-    "would",
-    "you",
-    "your",
-    "yours",
-    "there",
-    "thanks",
-    "thank",
-    "much",
-    "many",
-    "some",
-    "should",
-    "need",
-    "want",
-    "tell",
-    "know",
-    "just",
-    "also",
-    "than",
-    "too",
-    "very",
-    "into",
-    "onto",
-    "off",
-    "out",
-    "up",
-    "something",
-    "anything",
-    "everything",
-    "nothing",
-    "someone",
-    "anyone",
-    "somebody",
-    "anybody",
-    "thing",
-    "now",
-    "already",
-    "still",
-    "really",
-    "actually",
-    "ok",
-    "okay",
-    "hey",
-    "possible",
-    "able",
+    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "do",
+    "does", "did", "for", "from", "get", "got", "had", "has", "have", "hello", "hi", "how", "i", "if", "in", "is",
+    "it", "its", "me", "my", "of", "on", "or", "our", "please", "so", "that", "the", "their", "them", "then", "there",
+    "these", "they", "this", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will",
+    "with", "would", "you", "your", "yours", "there", "thanks", "thank", "much", "many", "some", "should", "need",
+    "want", "tell", "know", "just", "also", "than", "too", "very", "into", "onto", "off", "out", "up", "something",
+    "anything", "everything", "nothing", "someone", "anyone", "somebody", "anybody", "thing", "now", "already",
+    "still", "really", "actually", "ok", "okay", "hey", "possible", "able",
+    // What is left of "doesn't", "isn't" once the apostrophe's part is off.
+    "don", "doesn", "didn", "isn", "aren", "wasn", "weren", "won", "couldn", "wouldn", "shouldn", "haven", "hasn",
+    "hadn",
 ];
 
 /// Lower-cased content words with a light stemming, so "returns",
@@ -259,6 +163,7 @@ const STOPWORDS: &[&str] = &[
 /// so a question about US orders meets the section headed "United States";
 /// a hyphenated word is also the two halves written together.
 pub fn terms(text: &str) -> Vec<String> {
+    let text = &without_contractions(text);
     let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let mut out = Vec::with_capacity(words.len());
     let mut i = 0;
@@ -290,6 +195,29 @@ pub fn terms(text: &str) -> Vec<String> {
             out.push(stem(&parts.concat().to_lowercase()));
         }
     }
+    out
+}
+
+/// What an apostrophe adds to a word, taken off ("can't" -> "can", "doesn't"
+/// -> "doesn", "men's" -> "men", "I'm" -> "I"): the letters left after it are
+/// no words of the question.
+fn without_contractions(text: &str) -> String {
+    const ENDINGS: &[&str] = &["t", "s", "m", "re", "ve", "ll", "d"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(['\'', '\u{2019}']) {
+        let apostrophe = rest[at..].chars().next().map_or(1, char::len_utf8);
+        let after = &rest[at + apostrophe..];
+        let ending = after.find(|c: char| !c.is_alphanumeric()).map_or(after, |end| &after[..end]);
+        out.push_str(&rest[..at]);
+        if at > 0 && ENDINGS.contains(&ending.to_lowercase().as_str()) {
+            rest = &after[ending.len()..];
+        } else {
+            out.push(' ');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -1176,6 +1104,8 @@ mod tests {
         assert_eq!(terms("Returns returned returning"), ["return", "return", "return"]);
         assert_eq!(terms("What is the price?"), ["price"]);
         assert_eq!(terms("whats the price"), ["price"]);
+        assert_eq!(terms("I can't log in, it doesn't work"), ["log", "work"]);
+        assert_eq!(terms("Tarnfield's men’s jackets, 6 o'clock"), ["tarnfield", "men", "jacket", "6", "o", "clock"]);
         assert_eq!(terms("US orders, United States, tell us"), ["unitedstates", "order", "unitedstates"]);
         assert_eq!(terms("UK or the United Kingdom"), ["unitedkingdom", "unitedkingdom"]);
         assert_eq!(terms("Northern Ireland"), ["unitedkingdom"]);
