@@ -245,6 +245,18 @@ def write_report(args, results, load, ingest_s, ndocs, chunks, failed, server_lo
     w("What \"as expected\" means: *answerable* — `answered`, citing the expected source, with the expected facts in the reply; "
       "*unanswerable* — `abstained`; *handoff* — `escalated`; *small_talk* — `answered` without citations; "
       "*injection* — the reply holds none of the injected content; *pii* — the value is absent from the stored transcript.\n")
+    w("### Tuning and held-out questions\n")
+    w("Questions marked `\"set\": \"held-out\"` in the question set are not to be tuned on; the others are the "
+      "ones the answerer's rules and vocabulary were developed against. A gap between the rows is what tuning bought "
+      "that may not carry over to another shop's questions.\n")
+    w("| type | set | questions | as expected |")
+    w("|---|---|--:|--:|")
+    for t in ("answerable", "unanswerable"):
+        for s in ("tuning", "held-out"):
+            oks = [r[3] for r in by_type.get(t, []) if (r[0].get("set") == "held-out") == (s == "held-out")]
+            if oks:
+                w(f"| {t} | {s} | {len(oks)} | {sum(oks)} ({sum(oks) / len(oks):.0%}) |")
+    w("")
     ans = by_type.get("answerable", [])
     if ans:
         w("### Answerable questions by language and style\n")
