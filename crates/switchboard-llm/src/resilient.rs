@@ -150,6 +150,7 @@ impl ChatProvider for Resilient {
                 let attempt = match route.attempt(&request, &clock) {
                     Ok(attempt) => attempt,
                     Err(out_of_time) => {
+                        tracing::warn!(route = %route.name, error = %out_of_time, "LLM route failed");
                         return Err(keep(failure, out_of_time).unwrap_or(LlmError::Timeout(TimeoutKind::Total)));
                     }
                 };
@@ -170,10 +171,11 @@ impl ChatProvider for Resilient {
                     }
                 }
             };
+            // Every way a route fails is logged, the fatal ones and the deadline included.
+            tracing::warn!(route = %route.name, %error, "LLM route failed");
             if error.class() == ErrorClass::Fatal {
                 return Err(error);
             }
-            tracing::warn!(route = %route.name, %error, "LLM route failed");
             failure = keep(failure, error);
         }
         Err(failure.unwrap_or_else(|| LlmError::Config("no route".into())))
@@ -226,6 +228,7 @@ impl StreamState {
                 let attempt = match route.attempt(&self.request, &self.clock) {
                     Ok(attempt) => attempt,
                     Err(out_of_time) => {
+                        tracing::warn!(route = %route.name, error = %out_of_time, "LLM route failed");
                         self.done = true;
                         return Some(Err(
                             keep(self.failure.take(), out_of_time).unwrap_or(LlmError::Timeout(TimeoutKind::Total))
@@ -235,8 +238,9 @@ impl StreamState {
                 match route.breaker.try_acquire() {
                     Some(permit) => self.current = Some((route.provider.stream(attempt), Some(permit))),
                     None => {
-                        self.failure =
-                            keep(self.failure.take(), LlmError::CircuitOpen { endpoint: route.name.clone() });
+                        let error = LlmError::CircuitOpen { endpoint: route.name.clone() };
+                        tracing::warn!(route = %route.name, %error, "LLM route failed");
+                        self.failure = keep(self.failure.take(), error);
                         self.route += 1;
                         self.retries = 0;
                     }
@@ -259,6 +263,8 @@ impl StreamState {
                     }
                     self.current = None;
                     if self.emitted || error.class() == ErrorClass::Fatal {
+                        let route = &self.this.routes[self.route];
+                        tracing::warn!(route = %route.name, %error, "LLM route failed");
                         self.done = true;
                         return Some(Err(error));
                     }
