@@ -148,7 +148,7 @@ const STOPWORDS: &[&str] = &[
     "does", "did", "for", "from", "get", "got", "had", "has", "have", "hello", "hi", "how", "i", "if", "in", "is",
     "it", "its", "me", "my", "of", "on", "or", "our", "please", "so", "that", "the", "their", "them", "then", "there",
     "these", "they", "this", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will",
-    "with", "would", "you", "your", "yours", "there", "thanks", "thank", "much", "many", "some", "should", "need",
+    "with", "would", "you", "your", "yours", "thanks", "thank", "much", "many", "some", "should", "need",
     "want", "tell", "know", "just", "also", "than", "too", "very", "into", "onto", "off", "out", "up", "something",
     "anything", "everything", "nothing", "someone", "anyone", "somebody", "anybody", "thing", "now", "already",
     "still", "really", "actually", "ok", "okay", "hey", "possible", "able",
@@ -484,9 +484,7 @@ pub fn candidates(question: &str, passages: &[Passage]) -> Vec<Candidate> {
         let passage = &passages[c.passage];
         let opening = c.position == 0 && !passage.heading_path.contains(" > ");
         if opening {
-            let title: HashSet<String> =
-                terms(&format!("{} {}", passage.title, passage.heading_path)).into_iter().collect();
-            c.opens_topic = question_terms.iter().all(|t| t.in_bag(&title));
+            c.opens_topic = question_terms.iter().all(|t| t.in_bag(&headings[c.passage]));
         }
     }
     let asked_colours = colours(question);
@@ -618,9 +616,8 @@ fn untypo(term: String, vocabulary: &HashSet<&str>) -> Option<String> {
         y.sort_unstable();
         x == y
     };
-    if letters == 3
-        && STOPWORDS.iter().any(|s| s.len() == 3 && swapped(&term, s) && switchboard_route::is_typo_of(&term, s))
-    {
+    // Under six letters a typo is letters swapped, so "cna" is "can" and "ant" is no "and".
+    if letters == 3 && STOPWORDS.iter().any(|s| s.len() == 3 && switchboard_route::is_typo_of(&term, s)) {
         return None;
     }
     if letters < 4 {
